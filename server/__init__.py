@@ -1,0 +1,1 @@
+"""ClaimGraph: a fact-check knowledge graph service."""

@@ -1,0 +1,45 @@
+"""The Flask application factory. Pages and protocol endpoints register here as blueprints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+
+from server.config import Settings
+from server.core import ClaimGraph
+from server.errors import ClaimGraphError
+from server.stats import collect
+
+
+def create_app(
+    config: Settings | Mapping[str, Any] | None = None, *, graph: ClaimGraph | None = None
+) -> Flask:
+    """Build the app. ``config``: Settings, or a dict of overrides on the environment's."""
+    settings = config if isinstance(config, Settings) else Settings.from_env(**dict(config or {}))
+    if graph is None:
+        graph = ClaimGraph(settings)
+        if settings.seed:
+            graph.seed()
+    app = Flask(__name__)
+    app.extensions["claimgraph"] = graph
+
+    @app.get("/")
+    def status() -> str:
+        return render_template("status.html", stats=collect(graph.store), settings=settings)
+
+    @app.get("/status.json")
+    def status_json() -> Response:
+        s = collect(graph.store)
+        return jsonify(triples=s.triples, graphs=s.graphs, classes=s.classes)
+
+    @app.errorhandler(ClaimGraphError)
+    def claimgraph_error(err: ClaimGraphError) -> tuple[Response, int]:
+        # Messages reach the user; stack traces do not.
+        best = request.accept_mimetypes.best_match(["application/json", "text/plain"])
+        if best == "application/json":
+            return jsonify(error=type(err).__name__, message=str(err)), err.http_status
+        return Response(f"{err}\n", mimetype="text/plain"), err.http_status
+
+    return app

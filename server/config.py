@@ -1,0 +1,72 @@
+"""Settings: typed defaults, overridden by ``CLAIMGRAPH_*`` environment variables, then by
+explicit arguments (the CLI's flags, or a test's dict)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from server.errors import InputError
+from server.iris import DEFAULT_BASE
+
+# The repository root: ontology/, shapes/ and data/ are read from here.
+CONTENT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of ClaimGraph, with its environment variable ``CLAIMGRAPH_<NAME>``."""
+
+    host: str = "127.0.0.1"
+    """Interface `claimgraph serve` listens on."""
+    port: int = 8080
+    """Port `claimgraph serve` listens on."""
+    data_dir: Path | None = None
+    """Directory of the on-disk embedded store; unset: an in-memory store (lost on exit)."""
+    store: str | None = None
+    """Store URL instead of --data-dir: `memory:` or `oxigraph:DIR`."""
+    base_iri: str = DEFAULT_BASE
+    """Canonical base of data IRIs (`<base>id/claim/…`); requests for /id/… resolve against it."""
+    write_token: str | None = None
+    """Bearer token required for writes over HTTP; unset: HTTP writes are disabled."""
+    seed: bool = True
+    """Load ontology/ and data/ into an empty store on start."""
+    content_root: Path = field(default=CONTENT_ROOT)
+    """Directory holding ontology/, shapes/ and data/."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"CLAIMGRAPH_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _convert(f: dataclasses.Field[Any], raw: str) -> Any:
+    kind = str(f.type)
+    name = f"CLAIMGRAPH_{f.name.upper()}"
+    if kind.startswith("int"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise InputError(f"{name}={raw!r}: expected a whole number") from None
+    if kind.startswith("bool"):
+        if raw.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.lower() in {"0", "false", "no", "off"}:
+            return False
+        raise InputError(f"{name}={raw!r}: expected true or false")
+    if "Path" in kind:
+        return Path(raw)
+    return raw

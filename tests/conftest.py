@@ -1,0 +1,57 @@
+"""Shared fixtures: each test gets a fresh in-memory store built from named fixture files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from server.config import Settings
+from server.core import ClaimGraph
+from server.store import Delta
+from server.validation import Validator
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+# ../shared beside the repository holds the seed article and the ClaimReview fixtures.
+SHARED = ROOT.parent / "shared"
+SEED_ARTICLE = SHARED / "seed" / "zpmc-rebuttal-article.txt"
+
+
+@pytest.fixture(scope="session")
+def validator() -> Validator:
+    """The shapes are parsed once per test session, as the service does once per process."""
+    return Validator.from_dirs(ROOT / "shapes", ROOT / "ontology")
+
+
+def ontology_graph(settings: Settings, validator: Validator) -> ClaimGraph:
+    """A ClaimGraph on a fresh in-memory store holding only the ontology."""
+    cg = ClaimGraph(settings, validator=validator)
+    ontology = [p for p in cg.seed_files() if p.parent.name == "ontology"]
+    for path in ontology:
+        quads, _ = cg.read_files([path])
+        cg.write(Delta(add=quads))
+    return cg
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(seed=False)
+
+
+@pytest.fixture
+def graph(settings: Settings, validator: Validator) -> Iterator[ClaimGraph]:
+    """Fresh in-memory store with the ontology and vocabularies, no case data."""
+    cg = ontology_graph(settings, validator)
+    yield cg
+    cg.close()
+
+
+@pytest.fixture
+def seeded(settings: Settings, validator: Validator) -> Iterator[ClaimGraph]:
+    """Fresh in-memory store with everything `make serve` ships (ontology and data)."""
+    cg = ClaimGraph(settings, validator=validator)
+    cg.seed()
+    yield cg
+    cg.close()

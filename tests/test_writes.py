@@ -1,0 +1,115 @@
+"""The write path: validated against the shapes, incremental, atomic, loses nothing."""
+
+from __future__ import annotations
+
+import io
+
+import pyoxigraph as ox
+import pytest
+
+from server.core import ClaimGraph
+from server.errors import ValidationFailed
+from server.formats import by_name
+from server.iris import CG
+from server.rdfio import parse
+from server.store import Delta
+
+PREFIXES = """
+@prefix cg: <https://claimgraph.org/ontology#> .
+@prefix stance: <https://claimgraph.org/vocab/stance#> .
+@prefix id: <https://claimgraph.org/id/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix schema: <http://schema.org/> .
+"""
+
+BASE = (
+    PREFIXES
+    + """
+id:actor/alice a cg:Person ; schema:name "Alice Example"@en .
+id:source/paper a cg:NewsArticle ; cg:title "A paper"@en ; cg:publisher id:actor/alice ;
+    cg:datePublished "2024-03-08"^^xsd:date ; cg:language "en" .
+id:claim/sky-green a cg:Claim ; cg:text "The sky is green."@en .
+id:statement/alice-sky a cg:Statement ; cg:speaker id:actor/alice ; cg:claim id:claim/sky-green ;
+    cg:stance stance:asserts ; cg:date "2024-03-07"^^xsd:date ; cg:source id:source/paper ;
+    cg:excerpt "The sky is green, said Alice."@en .
+"""
+)
+
+
+def turtle(graph: ClaimGraph, text: str, name: str = "test") -> list[ox.Quad]:
+    g = ox.NamedNode(graph.iris.graph(name))
+    return parse(text.encode(), by_name("turtle"), graph=g, iris=graph.iris)
+
+
+def dump(graph: ClaimGraph) -> bytes:
+    out = io.BytesIO()
+    graph.store.dump(out, by_name("nquads"))
+    return out.getvalue()
+
+
+@pytest.fixture
+def base(graph: ClaimGraph) -> ClaimGraph:
+    report = graph.write(Delta(add=turtle(graph, BASE)))
+    assert report.conforms, report.text()
+    return graph
+
+
+def test_valid_write_is_applied(base: ClaimGraph) -> None:
+    assert base.store.has_graph(ox.NamedNode(base.iris.graph("test")))
+    assert any(base.store.quads(predicate=ox.NamedNode(str(CG.speaker))))
+
+
+def test_violating_write_leaves_store_byte_for_byte_unchanged(base: ClaimGraph) -> None:
+    before = dump(base)
+    bad = (
+        PREFIXES
+        + """
+    id:statement/two-speakers a cg:Statement ; cg:speaker id:actor/alice, id:actor/bob ;
+        cg:claim id:claim/sky-green ; cg:stance stance:denies ; cg:date "2024-03-07"^^xsd:date ;
+        cg:source id:source/paper .
+    id:actor/bob a cg:Person ; schema:name "Bob Example"@en .
+    """
+    )
+    with pytest.raises(ValidationFailed) as info:
+        base.write(Delta(add=turtle(base, bad)))
+    assert dump(base) == before
+    report = info.value.report
+    assert not report.conforms
+    hit = [r for r in report.violations if r.path == "cg:speaker"]
+    assert hit and hit[0].focus_node == "https://claimgraph.org/id/statement/two-speakers"
+    assert hit[0].message and "Statement" in hit[0].shape
+    assert "cg:speaker" in report.text()
+    # the report is RDF too
+    assert report.graph.serialize(format="turtle")
+
+
+def test_removing_a_referenced_source_is_refused(base: ClaimGraph) -> None:
+    """Incremental validation re-checks the statements that point at a changed node."""
+    before = dump(base)
+    src = ox.NamedNode("https://claimgraph.org/id/source/paper")
+    gone = list(base.store.quads(subject=src))
+    with pytest.raises(ValidationFailed) as info:
+        base.write(Delta(remove=gone))
+    assert any(r.focus_node.endswith("statement/alice-sky") for r in info.value.report.violations)
+    assert dump(base) == before
+
+
+def test_moving_a_source_date_before_its_statements_is_refused(base: ClaimGraph) -> None:
+    src = ox.NamedNode("https://claimgraph.org/id/source/paper")
+    date = ox.NamedNode(str(CG.datePublished))
+    old = next(base.store.quads(subject=src, predicate=date))
+    earlier = ox.Quad(
+        src,
+        date,
+        ox.Literal("2024-03-01", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date")),
+        old.graph_name,
+    )
+    with pytest.raises(ValidationFailed) as info:
+        base.write(Delta(remove=[old], add=[earlier]))
+    assert any(r.focus_node.endswith("statement/alice-sky") for r in info.value.report.violations)
+
+
+def test_blank_nodes_are_given_iris(graph: ClaimGraph) -> None:
+    quads = turtle(graph, PREFIXES + '[] a cg:Person ; schema:name "Nobody"@en .')
+    assert quads and all(isinstance(q.subject, ox.NamedNode) for q in quads)
+    assert "/.well-known/genid/" in quads[0].subject.value
