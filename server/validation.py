@@ -9,15 +9,19 @@ itself is far slower: it counts the data graph once per result, and scans every 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import pyshacl
 from rdflib import RDF, SH, Graph, Literal, Namespace, URIRef
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.sparql import Query
 from rdflib.term import Node
 
 from server.iris import PREFIXES
@@ -110,6 +114,25 @@ class Report:
         )
 
 
+@functools.lru_cache(maxsize=512)
+def _prepared(text: str) -> Query:
+    return prepareQuery(text)
+
+
+class _StagingGraph(Graph):
+    """A data graph whose SPARQL texts are parsed once per process.
+
+    pyshacl runs each SHACL-SPARQL constraint once per focus node and rdflib parses the text
+    every time (~40 ms a parse: 95% of validating the case file). A prepared query is reusable
+    with any bindings, so the cache changes nothing but speed.
+    """
+
+    def query(self, query_object: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(query_object, str):
+            query_object = _prepared(query_object)
+        return super().query(query_object, *args, **kwargs)
+
+
 def _read_graph(paths: Iterable[Path]) -> Graph:
     g = Graph()
     for path in paths:
@@ -158,9 +181,12 @@ class Validator:
         """Validate ``data`` (plus the ontology); only ``focus_nodes`` if given."""
         if focus_nodes is not None and not focus_nodes:
             return Report(True, [], Graph(), 0)
-        staged = data + self.ontology
+        staged = _StagingGraph()
+        staged += data
+        staged += self.ontology
         conforms, report_graph, _ = pyshacl.validate(
             staged,
+            inplace=True,  # staged is ours to mutate, and a copy would lose the query cache
             shacl_graph=self.shapes,
             inference="none",
             advanced=False,
@@ -207,7 +233,7 @@ class Validator:
         for node in changed:
             referrers = itertools.islice(view.incoming(node), MAX_REFERRERS)
             focus.update(q.subject for q in referrers if not isinstance(q.subject, ox.Triple))
-        staging = Graph()
+        staging = _StagingGraph()
         described: set[ox.NamedNode | ox.BlankNode] = set()
 
         def describe(node: ox.NamedNode | ox.BlankNode) -> list[ox.Quad]:

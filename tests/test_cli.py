@@ -18,8 +18,8 @@ from tests.test_writes import BASE, PREFIXES
 BAD_STATEMENT = (
     PREFIXES
     + """
-id:statement/no-date a cg:Statement ; cg:speaker id:actor/alice ; cg:claim id:claim/sky-green ;
-    cg:stance stance:asserts ; cg:source id:source/paper .
+statement:no-date a cg:Statement ; cg:speaker actor:alice ; cg:claim claim:sky-green ;
+    cg:stance stance:asserts ; cg:source source:paper .
 """
 )
 
@@ -86,10 +86,12 @@ def test_load_violating_file_exits_1_and_changes_nothing(data_dir: Path, tmp_pat
 def test_load_malformed_file_exits_2_with_line(data_dir: Path, tmp_path: Path) -> None:
     before = export(data_dir)
     good = write(tmp_path, "good.ttl", BASE)
-    bad = write(tmp_path, "broken.ttl", PREFIXES + '\nid:a cg:text "unterminated .\n')
+    text = PREFIXES + 'claim:a cg:text "unterminated .\n'
+    bad = write(tmp_path, "broken.ttl", text)
     result = run("load", good, bad, "--data-dir", data_dir)
     assert result.exit_code == 2
-    assert f"{bad}:7:" in result.stderr  # file:line:column
+    last_line = text.count("\n")
+    assert f"{bad}:{last_line}:" in result.stderr  # file:line:column
     assert export(data_dir) == before  # the good file was not loaded either
 
 

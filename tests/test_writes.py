@@ -17,7 +17,10 @@ from server.store import Delta
 PREFIXES = """
 @prefix cg: <https://claimgraph.org/ontology#> .
 @prefix stance: <https://claimgraph.org/vocab/stance#> .
-@prefix id: <https://claimgraph.org/id/> .
+@prefix actor: <https://claimgraph.org/id/actor/> .
+@prefix claim: <https://claimgraph.org/id/claim/> .
+@prefix statement: <https://claimgraph.org/id/statement/> .
+@prefix source: <https://claimgraph.org/id/source/> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 @prefix schema: <http://schema.org/> .
 """
@@ -25,12 +28,12 @@ PREFIXES = """
 BASE = (
     PREFIXES
     + """
-id:actor/alice a cg:Person ; schema:name "Alice Example"@en .
-id:source/paper a cg:NewsArticle ; cg:title "A paper"@en ; cg:publisher id:actor/alice ;
-    cg:datePublished "2024-03-08"^^xsd:date ; cg:language "en" .
-id:claim/sky-green a cg:Claim ; cg:text "The sky is green."@en .
-id:statement/alice-sky a cg:Statement ; cg:speaker id:actor/alice ; cg:claim id:claim/sky-green ;
-    cg:stance stance:asserts ; cg:date "2024-03-07"^^xsd:date ; cg:source id:source/paper ;
+actor:alice a cg:Person ; schema:name "Alice Example"@en .
+source:paper a cg:NewsArticle ; cg:title "A paper"@en ; cg:publisher actor:alice ;
+    cg:datePublished "2024-03-08"^^xsd:date ; cg:language "en"^^xsd:language .
+claim:sky-green a cg:Claim ; cg:text "The sky is green."@en .
+statement:alice-sky a cg:Statement ; cg:speaker actor:alice ; cg:claim claim:sky-green ;
+    cg:stance stance:asserts ; cg:date "2024-03-07"^^xsd:date ; cg:source source:paper ;
     cg:excerpt "The sky is green, said Alice."@en .
 """
 )
@@ -64,10 +67,10 @@ def test_violating_write_leaves_store_byte_for_byte_unchanged(base: ClaimGraph) 
     bad = (
         PREFIXES
         + """
-    id:statement/two-speakers a cg:Statement ; cg:speaker id:actor/alice, id:actor/bob ;
-        cg:claim id:claim/sky-green ; cg:stance stance:denies ; cg:date "2024-03-07"^^xsd:date ;
-        cg:source id:source/paper .
-    id:actor/bob a cg:Person ; schema:name "Bob Example"@en .
+    statement:two-speakers a cg:Statement ; cg:speaker actor:alice, actor:bob ;
+        cg:claim claim:sky-green ; cg:stance stance:denies ; cg:date "2024-03-07"^^xsd:date ;
+        cg:source source:paper .
+    actor:bob a cg:Person ; schema:name "Bob Example"@en .
     """
     )
     with pytest.raises(ValidationFailed) as info:
