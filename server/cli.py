@@ -18,7 +18,7 @@ import pyoxigraph as ox
 
 from server.config import Settings
 from server.core import ClaimGraph
-from server.errors import ClaimGraphError, InputError
+from server.errors import ClaimGraphError, InputError, ValidationFailed
 from server.formats import FORMAT_NAMES, by_name
 from server.iris import PREFIXES
 from server.stats import collect
@@ -29,7 +29,10 @@ PROGRESS_MIN_BYTES = 8 * 1024 * 1024  # show a progress bar for loads larger tha
 
 
 def _fail(err: ClaimGraphError) -> NoReturn:
-    click.echo(f"error: {err}", err=True)
+    if isinstance(err, ValidationFailed):
+        click.echo(f"error: {err.report.text(limit=50)}", err=True)
+    else:
+        click.echo(f"error: {err}", err=True)
     sys.exit(err.exit_code)
 
 

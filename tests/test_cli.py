@@ -119,7 +119,8 @@ def test_query_syntax_error_gives_position(data_dir: Path) -> None:
 def test_validate_exit_codes(data_dir: Path, tmp_path: Path) -> None:
     assert run("validate", "--data-dir", data_dir).exit_code == 0
     ok = write(tmp_path, "ok.ttl", BASE)
-    assert run("validate", ok, "--data-dir", data_dir).exit_code == 0
+    result = run("validate", ok, "--data-dir", data_dir)
+    assert result.exit_code == 0, result.output
     bad = write(tmp_path, "bad.ttl", BASE + BAD_STATEMENT)
     result = run("validate", bad, "--format", "json", "--data-dir", data_dir)
     assert result.exit_code == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
@@ -120,5 +121,11 @@ class EmbeddedStore:
             self._store.flush()
 
     def close(self) -> None:
+        """Release the store (and its directory lock) now.
+
+        Result iterators hold the Rust store too, and an exception traceback can keep one
+        in a reference cycle; collect those so that the directory can be reopened at once.
+        """
         self.flush()
         del self._store
+        gc.collect()
