@@ -22,8 +22,6 @@ REPO = Path(__file__).resolve().parents[1]
 # The shared folder sits beside the repository, locally and in CI.
 ARTICLE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "zpmc-rebuttal-article.txt"
 CASE_FILE = REPO / "data" / "zpmc.trig"
-SHAPES = REPO / "shapes" / "claimgraph-shapes.ttl"
-ONTOLOGY_FILES = [REPO / "ontology" / "claimgraph.ttl", REPO / "ontology" / "vocab.ttl"]
 
 CG = Namespace("https://claimgraph.org/ontology#")
 SCHEMA = Namespace("http://schema.org/")
