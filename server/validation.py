@@ -202,7 +202,8 @@ class Validator:
 
     def _results(self, rg: Graph) -> list[Result]:
         out = []
-        for r in rg.subjects(RDF.type, SH.ValidationResult):
+        # top-level results only: nested sh:detail results repeat them in generic words
+        for r in rg.objects(None, SH.result):
             severity = rg.value(r, SH.resultSeverity)
             message = rg.value(r, SH.resultMessage)
             out.append(
