@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -63,6 +64,9 @@ class ClaimGraph:
         self.validator = validator or Validator.from_dirs(root / "shapes", root / "ontology")
         # Validation and commit of one write must not interleave with another's.
         self._write_lock = threading.Lock()
+        # Bumped by every committed write: caches and validators (ETag) key on it.
+        self.generation = 0
+        self.last_modified = datetime.now(UTC)
 
     # -- writes ---------------------------------------------------------------------------
     def write(self, delta: Delta) -> Report:
@@ -76,6 +80,8 @@ class ClaimGraph:
                 raise ValidationFailed(report)
             if delta:
                 self.store.apply(delta)
+                self.generation += 1
+                self.last_modified = datetime.now(UTC)
             return report
 
     def default_graph_for(self, path: Path) -> ox.NamedNode:
