@@ -20,7 +20,7 @@ class Forbidden(ClaimGraphError):
 
 
 def check_write_token(expected: str | None, authorization: str | None) -> None:
-    """Raise unless ``authorization`` is ``Bearer <expected>``; ``expected=None`` disables writes."""
+    """Raise unless ``authorization`` is ``Bearer <expected>``; no ``expected``: writes off."""
     if not expected:
         raise Forbidden(
             "writes are disabled on this server: the operator has not set CLAIMGRAPH_WRITE_TOKEN"
