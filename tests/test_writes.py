@@ -116,3 +116,44 @@ def test_blank_nodes_are_given_iris(graph: ClaimGraph) -> None:
     quads = turtle(graph, PREFIXES + '[] a cg:Person ; schema:name "Nobody"@en .')
     assert quads and all(isinstance(q.subject, ox.NamedNode) for q in quads)
     assert "/.well-known/genid/" in quads[0].subject.value
+
+
+def test_new_nodes_reached_first_as_objects_are_described_in_full(base: ClaimGraph) -> None:
+    """A new source is both the object of a new statement and a focus node of its own: its
+    publisher's type must be in the staging graph however the nodes are visited."""
+    new = PREFIXES + "".join(
+        f"""
+    source:s{i} a cg:NewsArticle ; cg:title "S{i}"@en ; cg:publisher actor:alice ;
+        cg:datePublished "2024-03-09"^^xsd:date ; cg:language "en"^^xsd:language .
+    statement:st{i} a cg:Statement ; cg:speaker actor:alice ; cg:claim claim:sky-green ;
+        cg:stance stance:asserts ; cg:date "2024-03-08"^^xsd:date ; cg:source source:s{i} ;
+        cg:excerpt "The sky is green."@en .
+    """
+        for i in range(30)
+    )
+    report = base.write(Delta(add=turtle(base, new)))
+    assert report.conforms, report.text()
+
+
+def test_a_reporting_loop_made_by_a_write_is_refused(base: ClaimGraph) -> None:
+    """Loop checks follow cg:reportedBy to the end of the chain, not one hop."""
+    chain = PREFIXES + "".join(
+        f"""
+    statement:r{i} a cg:Statement ; cg:speaker actor:alice ; cg:claim claim:sky-green ;
+        cg:stance stance:reports ; cg:date "2024-03-07"^^xsd:date ; cg:source source:paper ;
+        cg:excerpt "The sky is green."@en ; cg:reportedBy statement:r{i + 1} .
+    """
+        for i in range(4)
+    )
+    chain += """
+    statement:r4 a cg:Statement ; cg:speaker actor:alice ; cg:claim claim:sky-green ;
+        cg:stance stance:reports ; cg:date "2024-03-07"^^xsd:date ; cg:source source:paper ;
+        cg:excerpt "The sky is green."@en .
+    """
+    assert base.write(Delta(add=turtle(base, chain))).conforms
+    closing = PREFIXES + "statement:r4 cg:reportedBy statement:r0 ."
+    with pytest.raises(ValidationFailed) as info:
+        base.write(Delta(add=turtle(base, closing)))
+    assert any(
+        "loop" in r.shape.lower() or "itself" in r.message for r in info.value.report.violations
+    )
