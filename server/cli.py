@@ -230,7 +230,7 @@ def export(
             cg.store.dump(fh, rdf, g)
 
 
-QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", *FORMAT_NAMES)
+QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "ttl", *FORMAT_NAMES)
 
 
 def _cell(term: Any) -> str:

@@ -210,3 +210,14 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 2 and "missing.ttl" in proc.stderr
+
+
+def test_query_construct_as_ttl(data_dir: Path) -> None:
+    q = "CONSTRUCT WHERE { ?s a <https://claimgraph.org/ontology#Person> }"
+    result = run("query", q, "--format", "ttl", "--data-dir", data_dir)
+    assert result.exit_code == 0
+    import pyoxigraph as ox
+
+    assert len(list(ox.parse(result.stdout_bytes, ox.RdfFormat.TURTLE))) >= 5
+    bad = run("query", "SELECT * WHERE { ?s ?p ?o }", "--format", "ttl", "--data-dir", data_dir)
+    assert bad.exit_code == 2 and "CONSTRUCT" in bad.stderr
