@@ -16,15 +16,14 @@ from rdflib import RDF, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV
 from rdflib.term import BNode, Node
 
+from server.iris import CG, SCHEMA
 from server.validation import Validator
+from tests.conftest import SEED_ARTICLE
 
 REPO = Path(__file__).resolve().parents[1]
-# The shared folder sits beside the repository, locally and in CI.
-ARTICLE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "zpmc-rebuttal-article.txt"
+ARTICLE = SEED_ARTICLE
 CASE_FILE = REPO / "data" / "zpmc.trig"
 
-CG = Namespace("https://claimgraph.org/ontology#")
-SCHEMA = Namespace("http://schema.org/")
 ACTOR = Namespace("https://claimgraph.org/id/actor/")
 SOURCE = Namespace("https://claimgraph.org/id/source/")
 ZPMC_GRAPH = URIRef("https://claimgraph.org/graph/zpmc")
