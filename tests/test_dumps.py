@@ -1,0 +1,119 @@
+"""Dumps, against a live server: every dump parses back to the quads the store holds, per graph
+too; gzip; ETag / Last-Modified and 304; a write makes a new dump; unknown dumps are 404."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+
+import pyoxigraph as ox
+import pytest
+
+from server.app import create_app
+from server.claimreview import import_markup
+from server.core import ClaimGraph
+from server.dumps import parse_name
+from server.formats import by_path
+from server.validation import Validator
+from tests.conftest import FIXTURES
+from tests.live_server import fetch, seeded_with_reviews, serve
+
+FULL = ["claimgraph.trig", "claimgraph.nq", "claimgraph.trig.gz", "claimgraph.nq.gz"]
+
+
+@pytest.fixture(scope="module")
+def live(validator: Validator) -> Iterator[tuple[str, ClaimGraph]]:
+    cg = seeded_with_reviews(validator)
+    with serve(create_app(cg.settings, graph=cg)) as url:
+        yield url, cg
+    cg.close()
+
+
+def quads_of(body: bytes, filename: str) -> list[ox.Quad]:
+    if filename.endswith(".gz"):
+        body = gzip.decompress(body)
+    return list(ox.parse(body, format=by_path(filename).ox))
+
+
+def store_quads(cg: ClaimGraph, graph: ox.NamedNode | None = None) -> set[ox.Quad]:
+    return set(cg.store.quads(None, None, None, graph))
+
+
+@pytest.mark.parametrize(
+    ("filename", "stem", "fmt", "gz"),
+    [
+        ("claimgraph.trig", "claimgraph", "trig", False),
+        ("claimgraph.nq.gz", "claimgraph", "nquads", True),
+        ("zpmc.nq", "zpmc", "nquads", False),
+        ("claimgraph.ttl", None, None, None),
+        (".trig", None, None, None),
+    ],
+)
+def test_parse_name(filename: str, stem: str | None, fmt: str | None, gz: bool | None) -> None:
+    name = parse_name(filename)
+    if stem is None:
+        assert name is None
+    else:
+        assert name is not None and (name.stem, name.fmt.name, name.gz) == (stem, fmt, gz)
+
+
+@pytest.mark.parametrize("filename", FULL)
+def test_full_dump_holds_every_quad(live: tuple[str, ClaimGraph], filename: str) -> None:
+    url, cg = live
+    reply = fetch(f"{url}/dumps/{filename}")
+    assert reply.status == 200
+    expected = "application/gzip" if filename.endswith(".gz") else by_path(filename).media_type
+    assert reply.content_type == expected
+    assert int(reply.headers["Content-Length"]) == len(reply.body)
+    assert filename in reply.headers["Content-Disposition"]
+    quads = quads_of(reply.body, filename)
+    assert len(quads) == len(store_quads(cg)) == cg.store.count()
+    assert set(quads) == store_quads(cg)
+
+
+@pytest.mark.parametrize("suffix", [".trig", ".nq", ".trig.gz", ".nq.gz"])
+def test_each_graph_has_its_own_dump(live: tuple[str, ClaimGraph], suffix: str) -> None:
+    url, cg = live
+    for graph in cg.store.graphs():
+        path = cg.iris.dump_path(suffix, graph.value)
+        assert path is not None
+        reply = fetch(url + path)
+        assert reply.status == 200, path
+        quads = quads_of(reply.body, path)
+        assert len(quads) == cg.store.count(graph)
+        assert {q.graph_name for q in quads} == {graph}  # quads keep their graph's name
+
+
+def test_conditional_requests_and_new_dumps_after_a_write(
+    validator: Validator,
+) -> None:
+    cg = seeded_with_reviews(validator)
+    with serve(create_app(cg.settings, graph=cg)) as url:
+        first = fetch(f"{url}/dumps/claimgraph.nq")
+        etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+        assert etag and modified
+        assert fetch(f"{url}/dumps/claimgraph.nq", {"If-None-Match": etag}).status == 304
+        assert fetch(f"{url}/dumps/claimgraph.nq", {"If-Modified-Since": modified}).status == 304
+        assert fetch(f"{url}/dumps/claimgraph.nq", {"If-None-Match": '"other"'}).status == 200
+        variant = FIXTURES / "claimreview" / "number-only.jsonld"
+        import_markup(cg, [("v", variant.read_bytes())])
+        second = fetch(f"{url}/dumps/claimgraph.nq", {"If-None-Match": etag})
+        assert second.status == 200
+        assert second.headers["ETag"] != etag
+        assert len(quads_of(second.body, "x.nq")) == cg.store.count()
+    cg.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/dumps/claimgraph.ttl",
+        "/dumps/other.trig",
+        "/dumps/graph/no-such-graph.trig",
+        "/dumps/graph/zpmc.ttl",
+        "/dumps/graph/ZPMC.trig",
+    ],
+)
+def test_unknown_dumps_are_404(live: tuple[str, ClaimGraph], path: str) -> None:
+    url, _ = live
+    assert fetch(url + path).status == 404

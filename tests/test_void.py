@@ -1,0 +1,121 @@
+"""The dataset description at /.well-known/void, against a live server: it parses, its counts
+are what SPARQL counts, it names the graphs with their PROV metadata, and every dump, example and
+endpoint it lists is there."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import rdflib
+from rdflib import RDF, Literal, Namespace, URIRef
+
+from server.app import create_app
+from server.claimreview import import_markup
+from server.core import ClaimGraph
+from server.iris import CG, SCHEMA
+from server.validation import Validator
+from tests.conftest import FIXTURES
+from tests.live_server import fetch, seeded_with_reviews, serve
+
+VOID = Namespace("http://rdfs.org/ns/void#")
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+DCTERMS = Namespace("http://purl.org/dc/terms/")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+BASE = "https://claimgraph.org/"
+DATASET = URIRef(f"{BASE}.well-known/void#dataset")
+
+
+@pytest.fixture(scope="module")
+def live(validator: Validator) -> Iterator[tuple[str, ClaimGraph]]:
+    cg = seeded_with_reviews(validator)
+    with serve(create_app(cg.settings, graph=cg)) as url:
+        yield url, cg
+    cg.close()
+
+
+def void(url: str, accept: str = "text/turtle") -> rdflib.Graph:
+    reply = fetch(f"{url}/.well-known/void", {"Accept": accept})
+    assert reply.status == 200
+    fmt = {"text/turtle": "turtle", "application/ld+json": "json-ld"}[accept]
+    return rdflib.Graph().parse(data=reply.body, format=fmt)
+
+
+def count(cg: ClaimGraph, sparql: str) -> int:
+    (row,) = list(cg.store.query(sparql))  # type: ignore[arg-type]
+    return int(row["n"].value)  # type: ignore[index]
+
+
+def test_turtle_is_the_default_and_json_ld_says_the_same(live: tuple[str, ClaimGraph]) -> None:
+    url, _ = live
+    reply = fetch(f"{url}/.well-known/void")
+    assert reply.content_type == "text/turtle"
+    assert len(void(url) ^ void(url, "application/ld+json")) == 0
+    html = fetch(f"{url}/.well-known/void", {"Accept": "text/html"})
+    assert html.content_type == "text/html" and "ClaimGraph" in html.text()
+    assert fetch(f"{url}/.well-known/void.nt").content_type == "application/n-triples"
+
+
+def test_describes_the_dataset(live: tuple[str, ClaimGraph]) -> None:
+    url, _ = live
+    g = void(url)
+    assert (DATASET, RDF.type, VOID.Dataset) in g
+    assert (DATASET, RDF.type, DCAT.Dataset) in g
+    for prop in (DCTERMS.title, DCTERMS.description, DCTERMS.license, DCTERMS.publisher):
+        assert g.value(DATASET, prop) is not None, prop
+    assert g.value(DATASET, VOID.sparqlEndpoint) == URIRef(f"{BASE}sparql")
+    vocabularies = set(g.objects(DATASET, VOID.vocabulary))
+    assert {URIRef(str(CG)), URIRef(SCHEMA)} <= vocabularies
+
+
+def test_counts_match_sparql(live: tuple[str, ClaimGraph]) -> None:
+    url, cg = live
+    g = void(url)
+    assert g.value(DATASET, VOID.triples) == Literal(cg.store.count())
+    for part in g.objects(DATASET, VOID.classPartition):
+        cls = g.value(part, VOID["class"])
+        n = count(cg, f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a <{cls}> }}")
+        assert g.value(part, VOID.entities) == Literal(n), cls
+    classes = {g.value(p, VOID["class"]) for p in g.objects(DATASET, VOID.classPartition)}
+    assert URIRef(f"{CG}Statement") in classes and URIRef(f"{SCHEMA}ClaimReview") in classes
+    graphs = set(g.objects(DATASET, VOID.subset))
+    assert {str(x) for x in graphs} == {x.value for x in cg.store.graphs()}
+    for graph in graphs:
+        n = count(cg, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+        assert g.value(graph, VOID.triples) == Literal(n), graph
+
+
+def test_graphs_carry_their_prov_metadata(live: tuple[str, ClaimGraph]) -> None:
+    url, _ = live
+    g = void(url)
+    zpmc = URIRef(f"{BASE}graph/zpmc")
+    assert g.value(zpmc, PROV.wasDerivedFrom) == URIRef(f"{BASE}id/source/zpmc-rebuttal-article")
+    assert g.value(zpmc, PROV.generatedAtTime) is not None
+    imported = URIRef(f"{BASE}graph/claimreview")
+    assert (imported, PROV.wasDerivedFrom, None) in g
+
+
+def test_everything_it_links_to_is_served(live: tuple[str, ClaimGraph]) -> None:
+    url, _ = live
+    g = void(url)
+    dumps = set(g.objects(DATASET, VOID.dataDump))
+    assert len(dumps) == 4 and dumps == set(g.objects(DATASET, DCAT.distribution))
+    for graph in g.objects(DATASET, VOID.subset):
+        dumps |= set(g.objects(graph, VOID.dataDump))
+    examples = set(g.objects(DATASET, VOID.exampleResource))
+    assert len(examples) >= 3
+    for iri in dumps | examples:
+        assert str(iri).startswith(BASE)
+        reply = fetch(url + "/" + str(iri).removeprefix(BASE))
+        assert reply.status == 200, iri
+
+
+def test_recounted_after_a_write(validator: Validator) -> None:
+    cg = seeded_with_reviews(validator)
+    with serve(create_app(cg.settings, graph=cg)) as url:
+        before = void(url).value(DATASET, VOID.triples)
+        variant = FIXTURES / "claimreview" / "number-only.jsonld"
+        import_markup(cg, [("v", variant.read_bytes())])
+        after = void(url).value(DATASET, VOID.triples)
+        assert after == Literal(cg.store.count()) and after != before
+    cg.close()
