@@ -120,6 +120,23 @@ class EmbeddedStore:
         if self.path is not None:
             self._store.flush()
 
+    def snapshot(self, target: Path) -> None:
+        """A consistent, independent copy of the store at ``target`` (which must not exist),
+        for readers in other processes (``Store.read_only``): opening the live directory
+        read-only while this process writes it is undefined behaviour in Oxigraph.
+
+        On disk it is a RocksDB checkpoint (hard links: cheap, same file system). An in-memory
+        store cannot be checkpointed: it is copied into a new on-disk store, a full copy.
+        """
+        if self.path is not None:
+            self._store.backup(str(target))
+            return
+        copy = ox.Store(str(target))
+        copy.bulk_extend(self._store.quads_for_pattern(None, None, None, None))
+        copy.flush()
+        del copy  # closes it: only then may other processes open it
+        gc.collect()
+
     def close(self) -> None:
         """Release the store (and its directory lock) now.
 

@@ -1,0 +1,213 @@
+"""The SPARQL 1.1 Graph Store HTTP Protocol at /graph-store, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pyoxigraph as ox
+import pytest
+
+from server.validation import Validator
+from tests.sparql_helpers import AUTH, Listener, Live, Reply, http, live_server
+
+ZPMC = "https://claimgraph.org/graph/zpmc"
+EX = "https://example.org/"
+TURTLE = {"Content-Type": "text/turtle"}
+CLAIM = """@prefix cg: <https://claimgraph.org/ontology#> .
+<https://example.org/id/claim/{name}> a cg:Claim ; cg:text "{text}"@en .
+"""
+
+
+@pytest.fixture(scope="module")
+def live(validator: Validator) -> Iterator[Live]:
+    with live_server(validator, max_body_bytes=100_000) as server:
+        yield server
+
+
+def store_url(live: Live, graph: str | None = None) -> str:
+    base = live.url + "graph-store"
+    return base + (f"?graph={quote(graph, safe='')}" if graph else "?default")
+
+
+def put(live: Live, graph: str, body: str, method: str = "PUT", **headers: str) -> Reply:
+    return http(method, store_url(live, graph), data=body, headers={**AUTH, **TURTLE, **headers})
+
+
+def triples(reply: Reply, fmt: ox.RdfFormat = ox.RdfFormat.N_TRIPLES) -> set[str]:
+    return {str(t) for t in ox.parse(reply.body, fmt)}
+
+
+def test_get_a_graph_in_every_format(live: Live) -> None:
+    from server.formats import RDF_FORMATS
+
+    counts = set()
+    for fmt in RDF_FORMATS:
+        reply = http("GET", store_url(live, ZPMC), headers={"Accept": fmt.media_type})
+        assert reply.status == 200, fmt.name
+        assert reply.headers["Content-Type"].split(";")[0] == fmt.media_type
+        assert reply.headers["Access-Control-Allow-Origin"] == "*"
+        counts.add(len(list(ox.parse(reply.body, fmt.ox))))
+    assert counts == {live.graph.store.count(ox.NamedNode(ZPMC))}
+
+
+def test_head_etag_and_404(live: Live) -> None:
+    head = http("HEAD", store_url(live, ZPMC), headers={"Accept": "text/turtle"})
+    assert head.status == 200 and head.body == b"" and head.headers["ETag"]
+    cached = http(
+        "GET",
+        store_url(live, ZPMC),
+        headers={"Accept": "text/turtle", "If-None-Match": head.headers["ETag"]},
+    )
+    assert cached.status == 304
+    missing = http("GET", store_url(live, EX + "graph/none"))
+    assert missing.status == 404 and "no graph" in missing.text
+    assert http("GET", store_url(live, ZPMC), headers={"Accept": "image/png"}).status == 406
+
+
+def test_default_graph_is_the_union_and_read_only(live: Live) -> None:
+    union = http("GET", store_url(live), headers={"Accept": "application/n-triples"})
+    assert union.status == 200
+    assert len(triples(union)) >= live.graph.store.count(ox.NamedNode(ZPMC))
+    write = http("PUT", store_url(live), data="", headers={**AUTH, **TURTLE})
+    assert write.status == 405 and "union" in write.text and "GET" in write.headers["Allow"]
+
+
+def test_put_creates_then_replaces(live: Live) -> None:
+    graph = EX + "graph/put"
+    created = put(live, graph, CLAIM.format(name="put", text="First"))
+    assert created.status == 201, created.text
+    assert created.headers["Location"] == f"{live.url}graph-store?graph={graph}"
+    assert json.loads(created.body)["added"] == 2
+    replaced = put(live, graph, CLAIM.format(name="put2", text="Second"))
+    assert replaced.status == 200
+    body = http("GET", created.headers["Location"], headers={"Accept": "application/n-triples"})
+    assert all("put2" in t for t in triples(body)) and len(triples(body)) == 2
+
+
+def test_post_adds_and_post_to_the_store_mints_a_graph(live: Live) -> None:
+    graph = EX + "graph/post"
+    assert put(live, graph, CLAIM.format(name="p1", text="One"), "POST").status == 201
+    assert put(live, graph, CLAIM.format(name="p2", text="Two"), "POST").status == 200
+    body = http("GET", store_url(live, graph), headers={"Accept": "application/n-triples"})
+    assert len(triples(body)) == 4
+    minted = http(
+        "POST",
+        live.url + "graph-store",
+        data=CLAIM.format(name="minted", text="Minted"),
+        headers={**AUTH, **TURTLE},
+    )
+    assert minted.status == 201
+    fetched = http("GET", minted.headers["Location"], headers={"Accept": "text/turtle"})
+    assert fetched.status == 200 and "Minted" in fetched.text
+    assert "graph-store?graph=https://claimgraph.org/graph/upload-" in minted.headers["Location"]
+
+
+def test_delete_drops_the_graph(live: Live) -> None:
+    graph = EX + "graph/delete"
+    assert put(live, graph, CLAIM.format(name="d", text="Gone soon")).status == 201
+    deleted = http("DELETE", store_url(live, graph), headers=AUTH)
+    assert deleted.status == 200
+    assert http("GET", store_url(live, graph)).status == 404
+    assert http("DELETE", store_url(live, graph), headers=AUTH).status == 404
+
+
+def test_blank_nodes_in_uploads_are_skolemized(live: Live) -> None:
+    graph = EX + "graph/bnode"
+    body = '@prefix cg: <https://claimgraph.org/ontology#> . [] a cg:Claim ; cg:text "B"@en .'
+    assert put(live, graph, body).status == 201
+    got = http("GET", store_url(live, graph), headers={"Accept": "application/n-triples"})
+    assert "/.well-known/genid/" in got.text and "_:" not in got.text
+
+
+def test_writes_are_validated_and_atomic(live: Live) -> None:
+    graph = EX + "graph/invalid"
+    bad = CLAIM.format(name="x", text="no language").replace('"@en', '"')
+    reply = put(live, graph, bad, Accept="application/json")
+    assert reply.status == 422
+    assert json.loads(reply.body)["conforms"] is False
+    assert http("GET", store_url(live, graph)).status == 404
+    zpmc_before = http("GET", store_url(live, ZPMC), headers={"Accept": "application/n-quads"})
+    assert put(live, ZPMC, bad).status == 422  # a PUT that fails leaves the graph as it was
+    zpmc_after = http("GET", store_url(live, ZPMC), headers={"Accept": "application/n-quads"})
+    assert zpmc_before.body == zpmc_after.body
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "body", "headers", "status", "says"),
+    [
+        (
+            "PUT",
+            {"graph": EX + "graph/a"},
+            "<a> <b> <c> .",
+            {"Content-Type": "text/turtle"},
+            401,
+            "",
+        ),
+        ("PUT", {"graph": "relative"}, "", {**AUTH, **TURTLE}, 400, "absolute IRI"),
+        ("PUT", {"graph": [EX + "a", EX + "b"]}, "", {**AUTH, **TURTLE}, 400, "one graph"),
+        ("GET", {}, None, {}, 400, "name the graph"),
+        (
+            "PUT",
+            {"graph": EX + "graph/a"},
+            "x",
+            {**AUTH, "Content-Type": "image/png"},
+            415,
+            "text/turtle",
+        ),
+        (
+            "PUT",
+            {"graph": EX + "graph/a"},
+            "<http://s> <http://p> .",
+            {**AUTH, **TURTLE},
+            400,
+            "1:",
+        ),
+        ("PUT", {"graph": EX + "graph/a"}, "x" * 100_001, {**AUTH, **TURTLE}, 413, "at most"),
+        (
+            "PUT",
+            {"graph": EX + "graph/a"},
+            "<http://s> <http://p> <http://o> <http://other> .",
+            {**AUTH, "Content-Type": "application/n-quads"},
+            400,
+            "other graphs",
+        ),
+    ],
+)
+def test_negative_cases(
+    live: Live,
+    method: str,
+    params: dict[str, str | list[str]],
+    body: str | None,
+    headers: dict[str, str],
+    status: int,
+    says: str,
+) -> None:
+    reply = http(method, live.url + "graph-store", params=params, data=body, headers=headers)
+    assert reply.status == status, reply.text
+    assert says in reply.text
+
+
+def test_rdfxml_entity_expansion_is_refused(live: Live) -> None:
+    entities = '<!ENTITY a0 "xxxxxxxxxx">' + "".join(
+        f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 9)
+    )
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE rdf:RDF [{entities}]>'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://ex/">'
+        '<rdf:Description rdf:about="http://s"><ex:p>&a8;</ex:p></rdf:Description></rdf:RDF>'
+    )
+    reply = put(live, EX + "graph/bomb", bomb, **{"Content-Type": "application/rdf+xml"})
+    assert reply.status == 400 and "ENTITY" in reply.text
+
+
+def test_jsonld_remote_contexts_are_not_fetched(live: Live) -> None:
+    ear = Listener()
+    try:
+        doc = json.dumps({"@context": ear.url, "@id": EX + "id/claim/ctx", "text": "x"})
+        reply = put(live, EX + "graph/ctx", doc, **{"Content-Type": "application/ld+json"})
+        assert reply.status == 400
+    finally:
+        ear.close()
+    assert ear.connections == 0

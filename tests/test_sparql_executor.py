@@ -1,0 +1,127 @@
+"""Query isolation: worker processes on store snapshots, killed at the timeout."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from server.errors import QueryEngineError, QueryTimeout, ServerBusy
+from server.sparql.executor import QueryExecutor
+from server.sparql.worker import Job
+from server.store import Delta
+from server.store.embedded import EmbeddedStore
+
+G = ox.NamedNode("https://example.org/graph/g")
+COUNT = Job("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", results_format="csv")
+PATTERNS = " . ".join(f"?s{i} ?p{i} ?o{i}" for i in range(6))  # 20^6 rows to count
+CARTESIAN = Job(f"SELECT (COUNT(*) AS ?n) WHERE {{ {PATTERNS} }}")
+
+
+class Versioned:
+    """A store and a write generation, as ClaimGraph keeps them."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.store = EmbeddedStore(path)
+        self.generation = 0
+
+    def add(self, n: int) -> None:
+        quads = [
+            ox.Quad(ox.NamedNode(f"https://example.org/s{self.generation}-{i}"), G, G, G)
+            for i in range(n)
+        ]
+        self.store.apply(Delta(add=quads))
+        self.generation += 1
+
+
+@pytest.fixture
+def on_disk(tmp_path: Path) -> Iterator[tuple[Versioned, QueryExecutor]]:
+    data = Versioned(tmp_path / "store")
+    data.add(20)
+    executor = QueryExecutor(data.store, lambda: data.generation, workers=1)
+    yield data, executor
+    executor.close()
+    data.store.close()
+
+
+def count(executor: QueryExecutor) -> int:
+    return int(executor.run(COUNT, timeout=10).body.split()[1])
+
+
+def test_snapshots_follow_writes_and_old_ones_are_removed(
+    tmp_path: Path, on_disk: tuple[Versioned, QueryExecutor]
+) -> None:
+    data, executor = on_disk
+    assert count(executor) == 20
+    roots = list(tmp_path.glob(".store.snapshots-*"))
+    assert len(roots) == 1  # beside the store: checkpoints there are hard links
+    assert count(executor) == 20
+    assert executor.stats.snapshots == 1  # no write, no new snapshot
+    data.add(5)
+    assert count(executor) == 25  # a write is seen by the next query
+    assert executor.stats.snapshots == 2
+    assert len([p for p in roots[0].iterdir() if p.name.startswith("g")]) == 1
+    executor.close()
+    assert not roots[0].exists()
+
+
+def test_snapshots_of_a_dead_process_are_cleaned_up(tmp_path: Path) -> None:
+    stale = tmp_path / ".store.snapshots-999999999"
+    (stale / "g1-x").mkdir(parents=True)
+    data = Versioned(tmp_path / "store")
+    executor = QueryExecutor(data.store, lambda: data.generation, workers=1)
+    try:
+        count(executor)
+        assert not stale.exists()
+    finally:
+        executor.close()
+        data.store.close()
+
+
+def test_an_in_memory_store_is_copied_for_the_workers() -> None:
+    data = Versioned(None)
+    data.add(3)
+    executor = QueryExecutor(data.store, lambda: data.generation, workers=1)
+    try:
+        assert count(executor) == 3
+        data.add(4)
+        assert count(executor) == 7
+    finally:
+        executor.close()
+        data.store.close()
+
+
+def test_busy_workers_and_the_timeout(on_disk: tuple[Versioned, QueryExecutor]) -> None:
+    _, executor = on_disk
+    count(executor)
+    errors: list[Exception] = []
+
+    def runaway() -> None:
+        try:
+            executor.run(CARTESIAN, timeout=1.5)
+        except QueryTimeout as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=runaway)
+    thread.start()
+    time.sleep(0.3)
+    with pytest.raises(ServerBusy):
+        executor.run(COUNT, timeout=0.3)  # the only worker is busy
+    thread.join(timeout=10)
+    assert len(errors) == 1 and executor.stats.killed == 1
+    assert count(executor) == 20  # a fresh worker took its place
+
+
+def test_a_crashing_query_costs_a_worker_not_the_server(
+    on_disk: tuple[Versioned, QueryExecutor],
+) -> None:
+    _, executor = on_disk
+    too_deep = Job("SELECT * WHERE " + "{" * 20000 + "}" * 20000)  # past the static checks
+    with pytest.raises(QueryEngineError, match="restarted"):
+        executor.run(too_deep, timeout=10)
+    assert executor.stats.crashed == 1
+    assert count(executor) == 20
