@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DATA_DIR ?= var/store
 
-.PHONY: serve test lint typecheck check bench bench-1m clean
+.PHONY: serve test lint typecheck check bench bench-1m bench-endpoint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ bench: $(STAMP)
 
 bench-1m: $(STAMP)
 	$(BIN)/python -m bench.run --sizes 1000000
+
+bench-endpoint: $(STAMP)
+	$(BIN)/python -m bench.endpoint --statements 10000
 
 clean:
 	rm -rf $(VENV) var

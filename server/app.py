@@ -7,9 +7,11 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 
+from server import claimreview, dumps, graphstore, linkeddata, void
 from server.config import Settings
 from server.core import ClaimGraph
 from server.errors import ClaimGraphError
+from server.sparql import views as sparql
 from server.stats import collect
 
 
@@ -24,6 +26,13 @@ def create_app(
             graph.seed()
     app = Flask(__name__)
     app.extensions["claimgraph"] = graph
+    app.extensions["claimgraph.settings"] = settings  # the app's, which may differ from graph's
+    app.register_blueprint(linkeddata.bp)
+    app.register_blueprint(dumps.bp)
+    app.register_blueprint(void.bp)
+    app.register_blueprint(claimreview.bp)
+    sparql.init_app(app, settings)  # /sparql, /update
+    app.register_blueprint(graphstore.bp)
 
     @app.get("/")
     def status() -> str:
@@ -37,6 +46,9 @@ def create_app(
     @app.errorhandler(ClaimGraphError)
     def claimgraph_error(err: ClaimGraphError) -> tuple[Response, int]:
         # Messages reach the user; stack traces do not.
+        page = linkeddata.error_response(err)  # HTML for browsers, RDF on linked-data routes
+        if page is not None:
+            return page, err.http_status
         best = request.accept_mimetypes.best_match(["application/json", "text/plain"])
         if best == "application/json":
             return jsonify(error=type(err).__name__, message=str(err)), err.http_status

@@ -350,3 +350,50 @@ def stats(ctx: click.Context, data_dir: Path | None, store: str | None, as_json:
     for g, n in s.graphs.items():
         w.writerow([f"graph {g}", n])
     click.echo(buf.getvalue().rstrip())
+
+
+@main.command("import-claimreview")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--graph",
+    metavar="IRI",
+    help="Named graph to import into (default: <base>graph/claimreview).",
+)
+@click.option(
+    "--language",
+    metavar="TAG",
+    help="Language of the markup's text when it does not say (BCP 47: en, fr, zh-Hans).",
+)
+@_store_options
+@click.pass_context
+def import_claimreview(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    graph: str | None,
+    language: str | None,
+    data_dir: Path | None,
+    store: str | None,
+) -> None:
+    """Import schema.org ClaimReview JSON-LD as one validated write (all files or nothing).
+
+    Idempotent: importing the same markup again adds nothing. Exit 0: imported (warnings are
+    printed); 1: the mapped data violates the shapes; 2: unreadable markup (nothing written).
+    """
+    from server.claimreview import import_markup
+
+    documents = []
+    for f in files:
+        try:
+            documents.append((str(f), f.read_bytes()))
+        except OSError as err:
+            raise InputError(f"{f}: cannot read: {err.strerror or err}") from err
+    cg = _open(ctx, data_dir=data_dir, store=store)
+    result = import_markup(cg, documents, graph=graph, language=language)
+    click.echo(
+        f"imported {len(result.reviews)} review(s) from {len(files)} file(s): "
+        f"{result.added} quads added, {result.removed} removed"
+    )
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if result.report is not None and result.report.results:
+        _print_report(result.report)

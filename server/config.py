@@ -28,7 +28,18 @@ class Settings:
     data_dir: Path | None = None
     """Directory of the on-disk embedded store; unset: an in-memory store (lost on exit)."""
     store: str | None = None
-    """Store URL instead of --data-dir: `memory:` or `oxigraph:DIR`."""
+    """Store URL instead of --data-dir: `memory:`, `oxigraph:DIR`, or a remote SPARQL 1.1
+    server's query endpoint as `sparql+http://HOST:PORT/PATH` (or `sparql+https://…`)."""
+    store_update_url: str | None = None
+    """Update endpoint of a remote store, when not the query endpoint (Virtuoso: …/sparql-auth)."""
+    store_user: str | None = None
+    """User name for a remote store (HTTP Digest or Basic, as the server asks)."""
+    store_password: str | None = None
+    """Password for a remote store."""
+    store_timeout: float = 30.0
+    """Seconds each request to a remote store may take (connect, send, answer); then 504."""
+    store_page_size: int = 10_000
+    """Rows per request when reading a remote store page by page (at most the server's cap)."""
     base_iri: str = DEFAULT_BASE
     """Canonical base of data IRIs (`<base>id/claim/…`); requests for /id/… resolve against it."""
     write_token: str | None = None
@@ -37,6 +48,22 @@ class Settings:
     """Load ontology/ and data/ into an empty store on start."""
     content_root: Path = field(default=CONTENT_ROOT)
     """Directory holding ontology/, shapes/ and data/."""
+    query_timeout: float = 10.0
+    """Seconds a SPARQL query (or an update's WHERE) may run; then its worker is killed (503)."""
+    query_workers: int = 2
+    """Worker processes that run SPARQL queries (each can be killed at the timeout)."""
+    max_rows: int = 10_000
+    """Rows (SELECT) or triples (CONSTRUCT/DESCRIBE) per result; more are cut, and flagged."""
+    max_result_bytes: int = 50_000_000
+    """Approximate size cap of one query result, in bytes; larger results are cut and flagged."""
+    max_query_length: int = 100_000
+    """Longest SPARQL query accepted, in characters (an update may be as long as a body)."""
+    max_query_depth: int = 100
+    """Deepest nesting of { ( [ accepted in SPARQL (deeper can overflow the engine's stack)."""
+    max_body_bytes: int = 16_777_216
+    """Largest request body accepted (SPARQL Update, Graph Store uploads), in bytes."""
+    service_allowlist: str = ""
+    """Space-separated endpoint IRIs that SPARQL SERVICE may call; empty: SERVICE is refused."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -61,6 +88,11 @@ def _convert(f: dataclasses.Field[Any], raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise InputError(f"{name}={raw!r}: expected a whole number") from None
+    if kind.startswith("float"):
+        try:
+            return float(raw)
+        except ValueError:
+            raise InputError(f"{name}={raw!r}: expected a number") from None
     if kind.startswith("bool"):
         if raw.lower() in {"1", "true", "yes", "on"}:
             return True

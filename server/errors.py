@@ -4,11 +4,21 @@ ClaimGraphError                 any failure ClaimGraph reports to its user
 ├── InputError                  the request or file is wrong     (HTTP 400, exit 2)
 │   ├── RdfSyntaxError          unparsable RDF, with file, line and column
 │   ├── QuerySyntaxError        unparsable SPARQL, with line and column
-│   └── UnsupportedFormatError  no parser/serializer for that format or media type
+│   ├── UnsupportedFormatError  no parser/serializer for that format or media type
+│   ├── QueryRefused            SPARQL asking for what the endpoint never does (SERVICE, LOAD,
+│   │                           too long or too deeply nested)
+│   ├── UnsupportedMediaType    a request body in a media type the route does not take (HTTP 415)
+│   ├── PayloadTooLarge         a request body over the operator's size limit (HTTP 413)
+│   └── MethodNotAllowed        a method the resource does not allow (HTTP 405)
 ├── ValidationFailed            the data breaks the shapes       (HTTP 422, exit 1)
 ├── NotFound                    no such resource or graph        (HTTP 404, exit 2)
+├── NotAcceptable               no representation the client accepts (HTTP 406)
 └── StoreError                  the store cannot do it now       (HTTP 503, exit 2)
-    └── StoreLocked             another process holds the on-disk store
+    ├── StoreLocked             another process holds the on-disk store
+    ├── QueryTimeout            a query ran past its time limit and was stopped
+    ├── ServerBusy              every query worker stayed busy until the deadline
+    ├── QueryEngineError        the query engine died on a query (HTTP 500)
+    └── StoreTimeout            a remote SPARQL store did not answer in time (HTTP 504)
 """
 
 from __future__ import annotations
@@ -52,6 +62,22 @@ class UnsupportedFormatError(InputError):
     pass
 
 
+class QueryRefused(InputError):
+    """The query or update is refused before it runs (see ``server.sparql.safety``)."""
+
+
+class UnsupportedMediaType(InputError):
+    http_status = 415
+
+
+class PayloadTooLarge(InputError):
+    http_status = 413
+
+
+class MethodNotAllowed(InputError):
+    http_status = 405
+
+
 class ValidationFailed(ClaimGraphError):
     """A write was refused because the data violates the shapes; nothing was stored."""
 
@@ -67,9 +93,36 @@ class NotFound(ClaimGraphError):
     http_status = 404
 
 
+class NotAcceptable(ClaimGraphError):
+    """None of the formats a resource is available in is acceptable to the client."""
+
+    http_status = 406
+
+
 class StoreError(ClaimGraphError):
     http_status = 503
 
 
 class StoreLocked(StoreError):
     pass
+
+
+class QueryTimeout(StoreError):
+    """The query was stopped (its worker process killed) at the time limit."""
+
+
+class ServerBusy(StoreError):
+    """No query worker became free before the request's deadline."""
+
+
+class QueryEngineError(StoreError):
+    """The worker running a query died (e.g. the engine overflowed its stack); it is replaced."""
+
+    http_status = 500
+
+
+class StoreTimeout(StoreError):
+    """A remote SPARQL store did not answer within ``store_timeout`` (a write's outcome is
+    then unknown: the message says so)."""
+
+    http_status = 504

@@ -88,3 +88,71 @@ class Iris:
     def genid(self) -> str:
         """A fresh skolem IRI (RDF 1.1 §3.5) to stand for a blank node of written data."""
         return f"{self.base}.well-known/genid/{uuid.uuid4().hex}"
+
+    # -- this server's paths and links (linked data, dumps, dataset description) -----------
+    # Paths are relative to the server root; the host a request arrives on never matters.
+
+    def prefixes(self) -> dict[str, str]:
+        """``PREFIXES`` plus one prefix per kind of data resource (``claim:`` …) and ``graph:``."""
+        kinds = {kind: f"{self.base}id/{kind}/" for kind in RESOURCE_KINDS}
+        return {**PREFIXES, **kinds, "graph": f"{self.base}graph/"}
+
+    def iri_for_path(self, path: str) -> str:
+        """The IRI a request path stands for: ``/id/claim/x`` is ``<base>id/claim/x``; the
+        ontology and the concept schemes keep their fixed namespaces whatever the base."""
+        rel = path.lstrip("/")
+        if rel.startswith(VOCABULARY_PATHS):
+            return VOCABULARY_BASE + rel
+        return self.base + rel
+
+    def path_for(self, iri: str) -> str | None:
+        """The path at which this server answers for ``iri`` (fragment kept), or ``None``."""
+        if iri.startswith(self.base):
+            return "/" + iri[len(self.base) :]
+        if iri.startswith(VOCABULARY_BASE) and iri[len(VOCABULARY_BASE) :].startswith(
+            VOCABULARY_PATHS
+        ):
+            return "/" + iri[len(VOCABULARY_BASE) :]
+        return None
+
+    def href(self, iri: str) -> str | None:
+        """The link target for ``iri`` on a page: a local path for what this server answers,
+        the IRI itself for other http(s) IRIs, and no link at all for any other scheme."""
+        local = self.path_for(iri)
+        if local is not None:
+            return local
+        return iri if iri.lower().startswith(("http://", "https://")) else None
+
+    def absolute(self, path: str) -> str:
+        """A path of this server as a URL on the canonical base (for VoID and markup)."""
+        return self.base + path.lstrip("/")
+
+    def graph_name(self, graph: str) -> str | None:
+        """The ``<name>`` of a graph IRI ``<base>graph/<name>``, or ``None`` for other IRIs."""
+        prefix = f"{self.base}graph/"
+        name = graph[len(prefix) :] if graph.startswith(prefix) else ""
+        return name if name and slugify(name) == name else None
+
+    def dump_path(self, suffix: str, graph: str | None = None) -> str | None:
+        """``/dumps/claimgraph<suffix>``, or ``/dumps/graph/<name><suffix>`` for one graph
+        (``None`` when the graph's IRI is not ``<base>graph/<name>``)."""
+        if graph is None:
+            return f"{DUMPS_PATH}/{DUMP_NAME}{suffix}"
+        name = self.graph_name(graph)
+        return f"{DUMPS_PATH}/graph/{name}{suffix}" if name else None
+
+    def void_iri(self, fragment: str = "") -> str:
+        """The dataset description, or one of the nodes it describes (``#dataset``)."""
+        return self.absolute(VOID_PATH) + (f"#{fragment}" if fragment else "")
+
+    def sparql_endpoint(self) -> str:
+        return self.absolute(SPARQL_PATH)
+
+
+# The ontology and the schemes live under claimgraph.org whatever base a deployment uses.
+VOCABULARY_BASE = "https://claimgraph.org/"
+VOCABULARY_PATHS = ("ontology", "vocab/")
+DUMPS_PATH = "/dumps"
+DUMP_NAME = "claimgraph"
+VOID_PATH = "/.well-known/void"
+SPARQL_PATH = "/sparql"
