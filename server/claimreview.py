@@ -816,19 +816,22 @@ def import_markup(
     ``documents`` are (name for messages, JSON-LD text). Raises ``InputError`` for markup that
     cannot be read and ``ValidationFailed`` when the mapped data violates the shapes.
     """
-    importer = _Importer(cg, graph, language)
-    for source, data in documents:
-        doc = _Doc(read_markup(data, source))
-        reviews = doc.of_type("ClaimReview")
-        if not reviews:
-            raise InputError(
-                f"{source}: no schema.org ClaimReview in it (is the @context schema.org's and "
-                'the @type "ClaimReview"?)'
-            )
-        for r in reviews:
-            importer.review(doc, r, source)
-    delta, added, removed = importer.delta()
-    report = cg.write(delta) if delta else None
+    docs = [(source, _Doc(read_markup(data, source))) for source, data in documents]
+    # The delta depends on what the store holds (existing actors, earlier versions): hold the
+    # write lock from reading the store to committing.
+    with cg.write_lock:
+        importer = _Importer(cg, graph, language)
+        for source, doc in docs:
+            reviews = doc.of_type("ClaimReview")
+            if not reviews:
+                raise InputError(
+                    f"{source}: no schema.org ClaimReview in it (is the @context schema.org's "
+                    'and the @type "ClaimReview"?)'
+                )
+            for r in reviews:
+                importer.review(doc, r, source)
+        delta, added, removed = importer.delta()
+        report = cg.write(delta) if delta else None
     return ImportResult(importer.reviews, added, removed, importer.warnings, report)
 
 

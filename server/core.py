@@ -62,8 +62,10 @@ class ClaimGraph:
         self.store = store if store is not None else open_store(settings)
         root = settings.content_root
         self.validator = validator or Validator.from_dirs(root / "shapes", root / "ontology")
-        # Validation and commit of one write must not interleave with another's.
-        self._write_lock = threading.Lock()
+        # Validation and commit of one write must not interleave with another's. Public and
+        # re-entrant: a writer that reads the store to build its delta (SPARQL Update's WHERE,
+        # an import) holds it across read, validation and commit.
+        self.write_lock = threading.RLock()
         # Bumped by every committed write: caches and validators (ETag) key on it.
         self.generation = 0
         self.last_modified = datetime.now(UTC)
@@ -74,7 +76,7 @@ class ClaimGraph:
 
         Raises ``ValidationFailed`` (and changes nothing) when a shape is violated.
         """
-        with self._write_lock:
+        with self.write_lock:
             report = self.validator.validate_delta(self.store, delta)
             if not report.conforms:
                 raise ValidationFailed(report)

@@ -9,7 +9,6 @@ import dataclasses
 import hashlib
 import inspect
 import json
-import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -52,7 +51,11 @@ CORS_EXPOSED = f"ETag, Content-Type, {TRUNCATED}, {ROW_LIMIT}"
 
 
 class SparqlService:
-    """Per-app state of the endpoint: the query executor and the write serialization lock."""
+    """Per-app state of the endpoint: the query executor and the store it reads.
+
+    Writes hold ``graph.write_lock`` (the ClaimGraph's own) from computing their delta to
+    committing it, so no other writer, here or elsewhere in the process, slips in between.
+    """
 
     def __init__(self, graph: ClaimGraph, settings: Settings) -> None:
         s = settings
@@ -74,9 +77,6 @@ class SparqlService:
             workers=s.query_workers,
             isolate_network=not allow,
         )
-        # One SPARQL Update or Graph Store write at a time: an update's delta is computed
-        # against the store as it is, and must be committed before anyone else writes.
-        self.write_lock = threading.Lock()
         self.instance = uuid.uuid4().hex[:8]  # ETags of one process never match another's
         self._description: tuple[tuple[int, str], bytes, str] | None = None
 
@@ -421,7 +421,7 @@ def _update(op: Operation) -> Response:
         scratch.close()
         return path
 
-    with svc.write_lock:
+    with svc.graph.write_lock:
         evaluator = UpdateEvaluator(graph.store, graph.iris, run_select, make_scratch)
         delta = evaluator.evaluate(op.update, analysis.tokens, op.default_graphs, op.named_graphs)
         report = graph.write(delta)
