@@ -221,3 +221,19 @@ def test_query_construct_as_ttl(data_dir: Path) -> None:
     assert len(list(ox.parse(result.stdout_bytes, ox.RdfFormat.TURTLE))) >= 5
     bad = run("query", "SELECT * WHERE { ?s ?p ?o }", "--format", "ttl", "--data-dir", data_dir)
     assert bad.exit_code == 2 and "CONSTRUCT" in bad.stderr
+
+
+def test_rdfxml_with_entities_is_refused(data_dir: Path, tmp_path: Path) -> None:
+    """Nested DTD entities expand a few hundred bytes to gigabytes in the parser."""
+    bomb = write(
+        tmp_path,
+        "bomb.rdf",
+        """<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="http://example.org/x"><rdf:value>&b;</rdf:value></rdf:Description>
+</rdf:RDF>
+""",
+    )
+    result = run("load", bomb, "--data-dir", data_dir)
+    assert result.exit_code == 2 and "ENTITY" in result.stderr
