@@ -50,7 +50,7 @@ def _store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         "--store",
         "store",
         metavar="URL",
-        help="Store URL (memory: or oxigraph:DIR) instead of --data-dir.",
+        help="Store URL (memory:, oxigraph:DIR or sparql+http(s)://…) instead of --data-dir.",
     )(fn)
     fn = click.option(
         "--data-dir",

@@ -19,6 +19,8 @@ from server.iris import Iris
 from server.rdfio import parse_file
 from server.store import Delta, Store
 from server.store.embedded import EmbeddedStore
+from server.store.remote import SCHEMES as REMOTE_SCHEMES
+from server.store.remote import RemoteStore
 from server.validation import Report, Validator
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,10 @@ def open_store(settings: Settings) -> Store:
         return EmbeddedStore(None)
     if url.startswith("oxigraph:"):
         return EmbeddedStore(Path(url.removeprefix("oxigraph:")))
+    if url.startswith(REMOTE_SCHEMES):
+        return RemoteStore.from_settings(settings)
     raise InputError(
-        f"unsupported store URL {url!r}: use memory: or oxigraph:DIR "
+        f"unsupported store URL {url!r}: use memory:, oxigraph:DIR or sparql+http(s)://… "
         "(or --data-dir DIR for the embedded on-disk store)"
     )
 

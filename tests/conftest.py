@@ -11,6 +11,7 @@ from server.config import Settings
 from server.core import ClaimGraph
 from server.store import Delta
 from server.validation import Validator
+from tests.virtuoso import virtuoso  # noqa: F401  (the session's Virtuoso, started on first use)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
