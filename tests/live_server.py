@@ -44,8 +44,9 @@ def serve(app: Flask) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
     finally:
+        # dispatcher first: closing the socket under a running task thread makes it fail
+        server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]
         server.close()
-        server.task_dispatcher.shutdown()  # type: ignore[union-attr]
 
 
 def fetch(
