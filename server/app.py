@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, request
 
-from server import claimreview, dumps, graphstore, linkeddata, void
+from server import claimreview, dumps, graphstore, linkeddata, pages, void
 from server.config import Settings
 from server.core import ClaimGraph
 from server.errors import ClaimGraphError
@@ -33,10 +33,7 @@ def create_app(
     app.register_blueprint(claimreview.bp)
     sparql.init_app(app, settings)  # /sparql, /update
     app.register_blueprint(graphstore.bp)
-
-    @app.get("/")
-    def status() -> str:
-        return render_template("status.html", stats=collect(graph.store), settings=settings)
+    pages.init_app(app, graph)  # /, /claims, and the rich HTML of /id/claim/…, /id/actor/…
 
     @app.get("/status.json")
     def status_json() -> Response:

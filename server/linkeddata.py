@@ -327,6 +327,11 @@ def _serve_description(
 def _resource_html(path: str) -> Callable[[str, list[ox.Triple]], str]:
     def render(iri: str, triples: list[ox.Triple]) -> str:
         cg = claimgraph()
+        # the browsing UI (server/pages) gives some kinds a richer page than the generic one
+        kind = path.split("/")[2] if path.startswith("/id/") else ""
+        page = current_app.extensions.get("claimgraph.pages", {}).get(kind)
+        if page is not None:
+            return page(path, iri, triples)  # type: ignore[no-any-return]
         labeller = Labeller(cg.iris, triples, page_labels())
         main = section(ox.NamedNode(iri), triples, labeller)
         return _page(path, iri, [main], markup=page_markup(cg, iri))

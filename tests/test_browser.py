@@ -1,0 +1,171 @@
+"""Real-browser tests: headless Chromium (Debian's package, never a downloaded browser) driven
+by Playwright against the app served by waitress. Chromium is installed on demand with apt;
+in CI (``CI=true``) a missing browser fails the run instead of skipping it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.app import create_app
+from server.validation import Validator
+from tests.conftest import ROOT
+from tests.live_server import seeded_with_reviews, serve
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"browser tests cannot run in CI: {reason}")
+    pytest.skip(reason)
+
+
+def _install_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if shutil.which("apt-get") is None:
+        _unavailable("no /usr/bin/chromium and no apt-get to install it")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+        if done.returncode != 0:
+            _unavailable(f"{' '.join(cmd)} failed: {done.stderr[-2000:]}")
+    if not CHROMIUM.exists():
+        _unavailable("apt-get installed chromium but /usr/bin/chromium is missing")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    _install_chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install -e '.[dev]')")
+    with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=ARGS,
+            viewport={"width": 1100, "height": 900},
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    validator = Validator.from_dirs(ROOT / "shapes", ROOT / "ontology")
+    cg = seeded_with_reviews(validator)
+    with serve(create_app(cg.settings, graph=cg)) as url:
+        yield url
+    cg.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    p = browser.new_page()
+    p.set_default_timeout(10_000)
+    yield p
+    p.close()
+
+
+def png_facts(data: bytes) -> tuple[int, int, int]:
+    """Width, height and the number of distinct pixel rows of a PNG (8-bit RGB(A), as
+    Chromium writes them), decoded with zlib alone."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width, height, colour = 8, b"", 0, 0, 0
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        chunk = data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, _, colour = struct.unpack(">IIBB", chunk[:10])
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    channels = {2: 3, 6: 4}[colour]
+    stride = width * channels + 1
+    # the filter byte aside, rows that differ at all mean more than one colour on the page
+    rows = {raw[i * stride + 1 : (i + 1) * stride] for i in range(height)}
+    return width, height, len(rows)
+
+
+def check_screenshot(data: bytes, name: str) -> None:
+    width, height, distinct_rows = png_facts(data)
+    assert width >= 800 and height >= 600
+    assert distinct_rows > 20, "the screenshot is (nearly) blank"
+    assert len(data) > 20_000
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / name).write_bytes(data)
+
+
+def test_home_to_claim_to_speaker_to_evidence(page: Any, site: str) -> None:
+    page.goto(site + "/")
+    # a contested claim on which the case file records evidence both ways
+    page.locator("ol.contested a[href='/id/claim/us-ports-were-unaware-of-modems']").click()
+    page.wait_for_url("**/id/claim/**")
+    assert page.locator("h1").inner_text()
+    assert page.locator("ol.timeline li").count() > 0
+    assert page.locator("svg.neighbourhood").count() == 1
+    check_screenshot(page.screenshot(full_page=False), "claim.png")
+    claim_url = page.url
+    page.locator("ol.timeline .speaker a").first.click()
+    page.wait_for_url("**/id/actor/**")
+    assert "Statements by stance" in page.content()
+    page.goto(claim_url)
+    evidence = page.locator(".evidence a[href^='/id/evidence/']")
+    assert evidence.count() > 0
+    evidence.first.click()
+    page.wait_for_url("**/id/evidence/**")
+    assert page.locator("p.kind").inner_text().lower() == "evidence"
+
+
+def test_search_for_modem(page: Any, site: str) -> None:
+    page.goto(site + "/")
+    page.fill("#home-q", "modem")
+    page.locator("#home-q").press("Enter")
+    page.wait_for_url("**/claims?q=modem")
+    items = page.locator("ol.claims li")
+    assert items.count() > 0
+    assert "modem" in items.first.inner_text().lower()
+
+
+def test_run_an_example_query(page: Any, site: str) -> None:
+    page.goto(site + "/sparql")
+    page.locator("details.examples summary").click()
+    page.locator("a[data-example='05-contested-claims']").click()
+    page.wait_for_selector("table tbody tr")
+    assert page.locator("table tbody tr").count() > 0
+    assert page.locator("table tbody a[href^='/id/claim/']").count() > 0
+    # the progressive picker loads an example into the editor without running it
+    page.select_option("#example-pick", "09-modem-timeline")
+    assert "cellular-modems" in page.input_value("#query")
+    page.locator("button[type=submit]").click()
+    page.wait_for_selector("table tbody tr")
+    check_screenshot(page.screenshot(full_page=False), "query.png")
