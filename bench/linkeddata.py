@@ -14,16 +14,15 @@ It prints one Markdown table.
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pyoxigraph as ox
 
+from bench import twocolumn
 from bench.generate import generate
 from server.app import create_app
 from server.config import Settings
@@ -110,18 +109,7 @@ def run(statements: int, seed: int, requests: int, data_dir: Path) -> list[tuple
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--statements", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--requests", type=int, default=200, help="IRIs sampled per kind")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="cg-bench-ld-") as tmp:
-        rows = run(args.statements, args.seed, args.requests, Path(tmp) / "store")
-    print(f"| {args.statements:,} statements | |")
-    print("| --- | --- |")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
-    return 0
+    return twocolumn.main(run, __doc__, requests=200, header="", argv=argv)
 
 
 if __name__ == "__main__":

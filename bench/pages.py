@@ -9,16 +9,15 @@ list (first page, a search, a deep page), and the home page — first request af
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from flask.testing import FlaskClient
 
+from bench import twocolumn
 from bench.generate import generate
 from bench.linkeddata import _sample
 from server.app import create_app
@@ -86,18 +85,7 @@ def run(statements: int, seed: int, requests: int, data_dir: Path) -> list[tuple
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--statements", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--requests", type=int, default=50, help="resources sampled per kind")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="cg-bench-pages-") as tmp:
-        rows = run(args.statements, args.seed, args.requests, Path(tmp) / "store")
-    print(f"| {args.statements:,} statements | server time |")
-    print("|---|---|")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
-    return 0
+    return twocolumn.main(run, __doc__, requests=50, header="server time", argv=argv)
 
 
 if __name__ == "__main__":
