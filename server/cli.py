@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -111,7 +112,16 @@ def serve(
     click.echo(
         f"ClaimGraph on http://{s.host}:{s.port}/ (store: {s.store or s.data_dir or 'memory'})"
     )
+    # Compute the pages' summaries (counts, rankings, the claims index) now, not on the first
+    # visitor's request: on a large graph they take seconds.
+    threading.Thread(target=_warm_up, args=(app,), name="warm-up", daemon=True).start()
     waitress.serve(app, host=s.host, port=s.port, threads=threads, ident="claimgraph")
+
+
+def _warm_up(app: Any) -> None:
+    client = app.test_client()
+    for path in ("/", "/claims"):
+        client.get(path)
 
 
 @main.command()

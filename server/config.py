@@ -46,6 +46,9 @@ class Settings:
     """Bearer token required for writes over HTTP; unset: HTTP writes are disabled."""
     seed: bool = True
     """Load ontology/ and data/ into an empty store on start."""
+    page_refresh_wait: float = 0.02
+    """Seconds a page waits, after a write, for its counts and rankings to be recomputed
+    before it shows the previous ones (which catch up in the background)."""
     content_root: Path = field(default=CONTENT_ROOT)
     """Directory holding ontology/, shapes/ and data/."""
     query_timeout: float = 10.0

@@ -12,6 +12,7 @@ with ``Content-Location: /id/claim/x.ttl`` naming the document it sent, ``Vary: 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -38,6 +39,7 @@ from server.errors import ClaimGraphError, NotAcceptable, NotFound
 from server.formats import RdfFormat, by_name
 from server.iris import ONTOLOGY, Iris
 from server.negotiation import negotiate
+from server.summaries import Summaries
 
 bp = Blueprint("linkeddata", __name__)
 
@@ -208,16 +210,20 @@ def claimgraph() -> ClaimGraph:
     return cg
 
 
-def cached(name: str, compute: Callable[[], T]) -> T:
-    """``compute()`` once per write generation of the graph (per app; no module globals)."""
-    cg = claimgraph()
-    cache: dict[str, tuple[int, Any]] = current_app.extensions.setdefault("claimgraph.cache", {})
-    hit = cache.get(name)
-    if hit is not None and hit[0] == cg.generation:
-        return hit[1]  # type: ignore[no-any-return]
-    value = compute()
-    cache[name] = (cg.generation, value)
-    return value
+def cached(name: str, compute: Callable[[], T], *, may_lag: bool = False) -> T:
+    """``compute()`` once per write generation of the graph (per app; no module globals).
+
+    ``may_lag``: after a write, serve the previous value while a slow recomputation runs
+    (see ``server.summaries``); for pages' counts and rankings, never for data documents.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    summaries: Summaries = app.extensions.setdefault("claimgraph.cache", Summaries())
+    settings = app.extensions.get("claimgraph.settings", claimgraph().settings)
+    wait = None
+    if may_lag:  # one wait per request, shared by all the summaries a page shows
+        deadline = g.setdefault("summary_deadline", time.monotonic() + settings.page_refresh_wait)
+        wait = max(0.0, deadline - time.monotonic())
+    return summaries.get(name, claimgraph().generation, compute, app=app, wait=wait)
 
 
 def version_tag(cg: ClaimGraph) -> str:

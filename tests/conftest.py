@@ -38,7 +38,9 @@ def ontology_graph(settings: Settings, validator: Validator) -> ClaimGraph:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(seed=False)
+    # Pages wait for their summaries to be recomputed after a write (they are small here):
+    # what a test reads right after a write is then the fresh value, never a lagging one.
+    return Settings(seed=False, page_refresh_wait=60.0)
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def test_home_aggregates_are_cached_per_generation(settings: Settings, seeded: C
     client = app.test_client()
     html(client, "/")
     cache = app.extensions["claimgraph.cache"]
-    assert cache["home:contested"][0] == seeded.generation
+    assert cache.generation_of("home:contested") == seeded.generation
     # a write bumps the generation: the next request recomputes
     g = ox.NamedNode("https://claimgraph.org/graph/x")
     seeded.write(
@@ -51,4 +51,4 @@ def test_home_aggregates_are_cached_per_generation(settings: Settings, seeded: C
         )
     )
     html(client, "/")
-    assert cache["home:contested"][0] == seeded.generation
+    assert cache.generation_of("home:contested") == seeded.generation

@@ -195,7 +195,7 @@ def index() -> list[Entry]:
             )
         return entries[:MAX_CLAIMS]
 
-    return cached("claims:index", compute)
+    return cached("claims:index", compute, may_lag=True)
 
 
 def ordered(sort: str) -> list[Entry]:
@@ -209,7 +209,7 @@ def ordered(sort: str) -> list[Entry]:
             entries.sort(key=lambda e: (e.first is None, e.first or ""))
         return entries
 
-    return cached(f"claims:order:{sort}", compute)
+    return cached(f"claims:order:{sort}", compute, may_lag=True)
 
 
 def matching(query: Query) -> set[str] | None:
@@ -296,7 +296,7 @@ def facets() -> dict[str, list[tuple[str, str]]]:
             "lang": [(r["lang"].value, r["lang"].value) for r in langs if "lang" in r],
         }
 
-    return cached("claims:facets", compute)
+    return cached("claims:facets", compute, may_lag=True)
 
 
 def _links(query: Query, more: bool, ext: str | None = None) -> dict[str, str | None]:

@@ -55,9 +55,9 @@ def recent() -> list[dict[str, Any]]:
 @bp.get("/")
 def home() -> str:
     cg = claimgraph()
-    stats: Stats = cached("home:stats", lambda: collect(cg.store))
-    top = cached("home:contested", contested)
-    latest = cached("home:recent", recent)
+    stats: Stats = cached("home:stats", lambda: collect(cg.store), may_lag=True)
+    top = cached("home:contested", contested, may_lag=True)
+    latest = cached("home:recent", recent, may_lag=True)
     iris = {r["claim"].value for r in top}
     for r in latest:
         iris.update(r[k].value for k in ("s", "speaker", "stance", "claim"))
