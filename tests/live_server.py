@@ -36,16 +36,26 @@ class Reply:
 
 
 @contextmanager
-def serve(app: Flask) -> Iterator[str]:
+def serve(app: Flask, threads: int = 4) -> Iterator[str]:
     """Serve ``app`` on a free loopback port; yields the base URL (``http://127.0.0.1:N``)."""
-    server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="claimgraph-test")
+    server = create_server(
+        app,
+        host="127.0.0.1",
+        port=0,
+        threads=threads,
+        ident="claimgraph-test",
+        asyncore_loop_timeout=0.1,
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
     finally:
-        # dispatcher first: closing the socket under a running task thread makes it fail
+        # Stop in order: task threads, then the event loop (an empty socket map ends it within
+        # one loop timeout), and only then the sockets, which a running select() would still use.
         server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]
+        server._map.clear()  # type: ignore[union-attr]
+        thread.join(timeout=5)
         server.close()
 
 

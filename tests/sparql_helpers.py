@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
-import waitress
 from flask import Flask
 
 from server.app import create_app
@@ -22,6 +21,7 @@ from server.config import Settings
 from server.core import ClaimGraph
 from server.sparql.views import SparqlService
 from server.validation import Validator
+from tests.live_server import serve
 
 TOKEN = "test-write-token"
 PREFIXES = """PREFIX cg: <https://claimgraph.org/ontology#>
@@ -56,15 +56,10 @@ def live_server(validator: Validator, **overrides: Any) -> Iterator[Live]:
     graph = ClaimGraph(settings, validator=validator)
     graph.seed()
     app = create_app(settings, graph=graph)
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8, ident="test")
-    port = server.effective_port  # type: ignore[union-attr]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        yield Live(f"http://127.0.0.1:{port}/", app, graph)
+        with serve(app, threads=8) as url:
+            yield Live(url + "/", app, graph)
     finally:
-        server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]
-        server.close()
         app.extensions["claimgraph.sparql"].close()
         graph.close()
 
