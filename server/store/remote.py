@@ -226,7 +226,12 @@ class Http:
         cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         conn = cls(parts.hostname or "localhost", parts.port, timeout=_left(deadline, timeout))
         try:
-            conn.connect()
+            try:
+                conn.connect()
+            except TimeoutError:
+                raise
+            except OSError as err:  # refused, unreachable, unknown host: nothing was sent
+                raise StoreError(f"the SPARQL store at {url} is not reachable: {err}") from err
             sock = conn.sock
             sock.settimeout(_left(deadline, timeout))
             conn.request("POST", path, body=body, headers=headers)
@@ -248,8 +253,12 @@ class Http:
                 f"the SPARQL store at {url} broke off or did not speak HTTP: "
                 f"{type(err).__name__} {err}".rstrip()
             ) from err
-        except OSError as err:
-            raise StoreError(f"the SPARQL store at {url} is not reachable: {err}") from err
+        except StoreError:
+            raise
+        except OSError as err:  # reset or broken pipe once connected: the server broke off
+            raise StoreError(
+                f"the SPARQL store at {url} broke off or did not speak HTTP: {err}"
+            ) from err
         finally:
             conn.close()
         self.server = resp.getheader("Server") or self.server or ""
