@@ -352,28 +352,29 @@ def _describe(iri: str) -> list[ox.Triple] | None:
 # -- routes ------------------------------------------------------------------------------------
 
 
+def _serve_resource(folder: str, name: str) -> Response:
+    """``<folder>/<name>[.suffix]``: the description of the IRI that path stands for."""
+    stem, suffix = split_suffix(name)
+    path = f"{folder}/{stem}"
+    return _serve_description(path, suffix, _describe, _resource_html(path))
+
+
 @bp.get("/id/<kind>/<slug>")
 def data_resource(kind: str, slug: str) -> Response:
     """A data resource: ``/id/claim/<slug>``, ``/id/actor/<slug>`` … (any kind in the store)."""
-    name, suffix = split_suffix(slug)
-    path = f"/id/{kind}/{name}"
-    return _serve_description(path, suffix, _describe, _resource_html(path))
+    return _serve_resource(f"/id/{kind}", slug)
 
 
 @bp.get("/graph/<name>")
 def graph_resource(name: str) -> Response:
     """A named graph's IRI: its PROV description, with links to its dumps."""
-    stem, suffix = split_suffix(name)
-    path = f"/graph/{stem}"
-    return _serve_description(path, suffix, _describe, _resource_html(path))
+    return _serve_resource("/graph", name)
 
 
 @bp.get("/.well-known/genid/<name>")
 def skolem_resource(name: str) -> Response:
     """A skolem IRI minted for a blank node of written data (RDF 1.1 §3.5)."""
-    stem, suffix = split_suffix(name)
-    path = f"/.well-known/genid/{stem}"
-    return _serve_description(path, suffix, _describe, _resource_html(path))
+    return _serve_resource("/.well-known/genid", name)
 
 
 @bp.get("/vocab/<scheme>")
