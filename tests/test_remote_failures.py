@@ -20,6 +20,7 @@ import pyoxigraph as ox
 import pytest
 from flask.testing import FlaskClient
 
+from bench.virtuoso import free_port
 from server.app import create_app
 from server.config import Settings
 from server.core import ClaimGraph
@@ -27,7 +28,7 @@ from server.errors import QuerySyntaxError, StoreError, StoreTimeout
 from server.store import Delta
 from server.store.remote import RemoteStore
 from server.validation import Validator
-from tests.virtuoso import Virtuoso, free_port, started
+from tests.virtuoso import Virtuoso, started
 
 EX = "http://example.org/"
 G = ox.NamedNode(EX + "g")
