@@ -53,6 +53,9 @@ MaxDirtyBuffers = {dirty_buffers}
 CheckpointInterval = 60
 MaxClientConnections = 20
 ThreadsPerQuery = 2
+; repeatable read: one update request is isolated from a concurrent one (read committed,
+; the default, lets two ClaimGraph instances' conditional writes both apply: see remote.py)
+DefaultIsolation = 4
 
 [HTTPServer]
 ServerPort = 127.0.0.1:{http_port}

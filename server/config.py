@@ -40,6 +40,9 @@ class Settings:
     """Seconds each request to a remote store may take (connect, send, answer); then 504."""
     store_page_size: int = 10_000
     """Rows per request when reading a remote store page by page (at most the server's cap)."""
+    store_refresh: float = 1.0
+    """Seconds an instance reuses the write generation it read from a remote store: this one's
+    caches start following another instance's write within that time."""
     base_iri: str = DEFAULT_BASE
     """Canonical base of data IRIs (`<base>id/claim/…`); requests for /id/… resolve against it."""
     write_token: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,11 +14,11 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from server.config import Settings
-from server.errors import InputError, ValidationFailed
+from server.errors import InputError, ValidationFailed, WriteConflict
 from server.formats import RdfFormat
 from server.iris import Iris
 from server.rdfio import parse_file
-from server.store import Delta, Store
+from server.store import Delta, Store, check_delta
 from server.store.embedded import EmbeddedStore
 from server.store.remote import SCHEMES as REMOTE_SCHEMES
 from server.store.remote import RemoteStore
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 # Shipped content, loaded into an empty store in this order, each file into its own graph.
 SEED_DIRS = ("ontology", "data")
 SEED_SUFFIXES = {".ttl", ".trig", ".nt", ".nq", ".jsonld", ".rdf"}
+# Tries of a write over a shared store whose generation another instance keeps moving.
+WRITE_ATTEMPTS = 5
 
 
 def open_store(settings: Settings) -> Store:
@@ -45,6 +48,42 @@ def open_store(settings: Settings) -> Store:
         f"unsupported store URL {url!r}: use memory:, oxigraph:DIR or sparql+http(s)://… "
         "(or --data-dir DIR for the embedded on-disk store)"
     )
+
+
+class WriteLock:
+    """The re-entrant lock of this process's writers. Over a store shared with other instances
+    (``read_base``), the outermost holder also reads the store's write generation (``base``)
+    as it takes it: what it reads and validates under the lock is that generation's state, and
+    its write commits only if the store is still at it."""
+
+    def __init__(self, read_base: Callable[[], int] | None = None) -> None:
+        self._lock = threading.RLock()
+        self._read_base = read_base
+        self._depth = 0
+        self.base: int | None = None
+
+    def __enter__(self) -> WriteLock:
+        self._lock.acquire()
+        self._depth += 1
+        if self._depth == 1 and self._read_base is not None:
+            try:
+                self.base = self._read_base()
+            except BaseException:
+                self._depth = 0
+                self._lock.release()
+                raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self.base = None
+        self._lock.release()
+
+    @property
+    def nested(self) -> bool:
+        """Whether a caller holds the lock around this write (and may have built it from reads)."""
+        return self._depth > 1
 
 
 @dataclass
@@ -66,29 +105,92 @@ class ClaimGraph:
         self.store = store if store is not None else open_store(settings)
         root = settings.content_root
         self.validator = validator or Validator.from_dirs(root / "shapes", root / "ontology")
+        # A remote store may be shared with other instances: its generation is the store's.
+        self._shared = self.store if isinstance(self.store, RemoteStore) else None
         # Validation and commit of one write must not interleave with another's. Public and
         # re-entrant: a writer that reads the store to build its delta (SPARQL Update's WHERE,
         # an import) holds it across read, validation and commit.
-        self.write_lock = threading.RLock()
-        # Bumped by every committed write: caches and validators (ETag) key on it.
-        self.generation = 0
+        self.write_lock = WriteLock(self._shared.write_base if self._shared else None)
+        self._generation = 0
+        self._generation_read = -float("inf")  # when the shared store's was last read
+        self._generation_lock = threading.Lock()
         self.last_modified = datetime.now(UTC)
+        # Called with (generation, delta) after each committed write, under the write lock:
+        # caches that can follow a small delta update themselves instead of starting over.
+        self.write_listeners: list[Callable[[int, Delta], None]] = []
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every committed write: caches and validators (ETag) key on it. Over a
+        remote store it is the store's own, which every instance's writes bump: re-read at
+        most every ``settings.store_refresh`` seconds, so another instance's write shows here
+        within that time."""
+        if self._shared is not None:
+            now = time.monotonic()
+            with self._generation_lock:
+                due = now - self._generation_read >= self.settings.store_refresh
+                if due:
+                    self._generation_read = now
+            if due:
+                self._seen(self._shared.generation())
+        return self._generation
+
+    @generation.setter
+    def generation(self, value: int) -> None:
+        """Set by tests and benchmarks to stand for a write this instance did not see."""
+        self._generation = value
+
+    def _seen(self, generation: int) -> None:
+        with self._generation_lock:
+            if generation > self._generation:
+                self._generation = generation
+                self.last_modified = datetime.now(UTC)
 
     # -- writes ---------------------------------------------------------------------------
     def write(self, delta: Delta) -> Report:
         """Validate ``delta`` against the store as it would be after it, then apply it.
 
-        Raises ``ValidationFailed`` (and changes nothing) when a shape is violated.
+        Raises ``ValidationFailed`` (and changes nothing) when a shape is violated, and
+        ``InputError`` for a write to the reserved registry graph. Over a shared store the
+        commit is conditional on the generation validated against: when another instance wrote
+        first, the write is validated again against the new state and retried, unless the
+        caller built it from reads of the old one (``WriteConflict``).
         """
-        with self.write_lock:
-            report = self.validator.validate_delta(self.store, delta)
-            if not report.conforms:
-                raise ValidationFailed(report)
-            if delta:
-                self.store.apply(delta)
-                self.generation += 1
+        check_delta(delta)
+        with self.write_lock as lock:
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
+                report = self.validator.validate_delta(self.store, delta)
+                if not report.conforms:
+                    raise ValidationFailed(report)
+                if not delta:
+                    return report
+                if self._shared is None:
+                    self.store.apply(delta)
+                    self._generation += 1
+                    generation = self._generation
+                else:
+                    assert lock.base is not None
+                    landed = self._shared.apply_at(delta, lock.base)
+                    if landed is None:  # another instance wrote since `base`: nothing applied
+                        if lock.nested:
+                            raise WriteConflict(
+                                "another instance wrote to the store after this request read "
+                                "it; nothing was stored: send the request again"
+                            )
+                        if attempt == WRITE_ATTEMPTS:
+                            break
+                        lock.base = self._shared.write_base()
+                        continue
+                    generation = landed
+                    self._seen(generation)
                 self.last_modified = datetime.now(UTC)
-            return report
+                for listener in self.write_listeners:
+                    listener(generation, delta)
+                return report
+            raise WriteConflict(
+                f"other instances kept writing to the store first ({WRITE_ATTEMPTS} tries); "
+                "nothing was stored: send the write again"
+            )
 
     def default_graph_for(self, path: Path) -> ox.NamedNode:
         name = path.name.split(".", 1)[0]

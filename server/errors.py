@@ -13,11 +13,13 @@ ClaimGraphError                 any failure ClaimGraph reports to its user
 ├── ValidationFailed            the data breaks the shapes       (HTTP 422, exit 1)
 ├── NotFound                    no such resource or graph        (HTTP 404, exit 2)
 ├── NotAcceptable               no representation the client accepts (HTTP 406)
+├── WriteConflict               another instance wrote to the shared store first (HTTP 409)
 └── StoreError                  the store cannot do it now       (HTTP 503, exit 2)
     ├── StoreLocked             another process holds the on-disk store
     ├── QueryTimeout            a query ran past its time limit and was stopped
     ├── ServerBusy              every query worker stayed busy until the deadline
     ├── QueryEngineError        the query engine died on a query (HTTP 500)
+    ├── StoreUnreachable        a remote SPARQL store could not be reached (nothing was sent)
     └── StoreTimeout            a remote SPARQL store did not answer in time (HTTP 504)
 """
 
@@ -99,8 +101,18 @@ class NotAcceptable(ClaimGraphError):
     http_status = 406
 
 
+class WriteConflict(ClaimGraphError):
+    """Another instance's write landed in the shared store between this write's reads and its
+    commit, and this one could not be re-validated and retried (nothing of it was stored)."""
+
+    http_status = 409
+
+
 class StoreError(ClaimGraphError):
     http_status = 503
+    # An update was sent to a remote store and no answer came back (a timeout, a broken
+    # connection): it may or may not have been applied.
+    in_doubt = False
 
 
 class StoreLocked(StoreError):
@@ -119,6 +131,11 @@ class QueryEngineError(StoreError):
     """The worker running a query died (e.g. the engine overflowed its stack); it is replaced."""
 
     http_status = 500
+
+
+class StoreUnreachable(StoreError):
+    """A remote SPARQL store refused the connection, or its host is unknown or unreachable:
+    the request was not sent."""
 
 
 class StoreTimeout(StoreError):

@@ -37,7 +37,7 @@ from server.sparql.views import (
     validation_failed,
     write_summary,
 )
-from server.store import Delta
+from server.store import Delta, check_writable
 
 bp = Blueprint("graphstore", __name__)
 bp.register_error_handler(ValidationFailed, validation_failed)
@@ -77,6 +77,7 @@ def graph_store() -> Response:
             "the default graph is the union of the named graphs: it can be read, not written; "
             "write to a named graph with ?graph=IRI"
         )
+    check_writable(target)
     store = svc.graph.store
     with svc.graph.write_lock:
         existed = store.has_graph(target)
@@ -100,8 +101,7 @@ def _write_new() -> Response:
     check_write_token(svc.settings.write_token, request.headers.get("Authorization"))
     target = ox.NamedNode(svc.graph.iris.graph(f"upload-{uuid.uuid4().hex[:12]}"))
     quads = _body_quads(target)
-    with svc.graph.write_lock:
-        report = svc.graph.write(Delta(add=quads))
+    report = svc.graph.write(Delta(add=quads))
     return _created(target, Delta(add=quads), report.text() if report.results else None)
 
 
@@ -150,16 +150,16 @@ def _read(target: ox.NamedNode | None) -> Response:
             f"none matches Accept: {request.headers.get('Accept')!r}"
         )
     fmt = OFFERS[best]
-    name = target.value if target is not None else ""
-    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
-    etag = f"{svc.instance}-{svc.graph.generation}-{fmt.name}-{digest}"
     if not svc.isolated:  # another instance may write to a remote store: no validator
         response = _serialized(target, fmt)
-    elif request.if_none_match.contains_weak(etag):
-        response = Response(status=304)
     else:
-        response = _serialized(target, fmt)
-    if svc.isolated:
+        name = target.value if target is not None else ""
+        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+        etag = f"{svc.instance}-{svc.graph.generation}-{fmt.name}-{digest}"
+        if request.if_none_match.contains_weak(etag):
+            response = Response(status=304)
+        else:
+            response = _serialized(target, fmt)
         response.set_etag(etag, weak=True)
     response.headers["Vary"] = "Accept"
     return response

@@ -113,6 +113,14 @@ def test_delete_drops_the_graph(live: Live) -> None:
     assert http("DELETE", store_url(live, graph), headers=AUTH).status == 404
 
 
+def test_the_registry_graph_cannot_be_written(live: Live) -> None:
+    registry = "urn:claimgraph:graphs"
+    for method in ("PUT", "POST", "DELETE"):
+        reply = put(live, registry, "<urn:x:a> <urn:x:b> <urn:x:c> .", method)
+        assert reply.status == 400 and "is reserved" in reply.text, (method, reply.text)
+    assert http("GET", store_url(live, registry)).status == 404
+
+
 def test_blank_nodes_in_uploads_are_skolemized(live: Live) -> None:
     graph = EX + "graph/bnode"
     body = '@prefix cg: <https://claimgraph.org/ontology#> . [] a cg:Claim ; cg:text "B"@en .'

@@ -3,18 +3,24 @@ Virtuoso does differently (the shared behaviour is the contract suite in test_st
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pyoxigraph as ox
 import pytest
 
 from server.config import Settings
 from server.core import open_store
-from server.errors import InputError, StoreError
+from server.errors import InputError, StoreError, StoreTimeout, StoreUnreachable
 from server.store import Delta
 from server.store.remote import (
     REGISTRY,
     SINGLE_OPERATION_LIMIT,
+    Answer,
     RemoteStore,
+    conditional_operation,
     query_form,
+    renewal_operation,
     update_operations,
 )
 from tests.virtuoso import Virtuoso
@@ -99,6 +105,31 @@ def test_what_the_remote_store_refuses() -> None:
     assert list(store.quads(subject=ox.BlankNode())) == []  # no request: cannot match
 
 
+def test_no_write_touches_the_registry_graph() -> None:
+    """A forged pending write would hold every instance's writes; a dropped registry would
+    start the generation again from 0. Refused before anything is sent (nobody listens)."""
+    store = RemoteStore("http://127.0.0.1:9/sparql")
+    pending = ox.Quad(
+        ox.NamedNode("urn:claimgraph:write/9"),
+        ox.NamedNode("urn:claimgraph:pending"),
+        ox.Literal("5", datatype=ox.NamedNode(XSD + "integer")),
+        REGISTRY,
+    )
+    deltas = [
+        Delta(add=[pending]),
+        Delta(remove=[pending]),
+        Delta(drop_graphs=[REGISTRY]),
+        Delta(add=quads(SINGLE_OPERATION_LIMIT + 1), drop_graphs=[G1, REGISTRY]),
+    ]
+    for delta in deltas:
+        with pytest.raises(InputError, match="urn:claimgraph:graphs> is reserved"):
+            store.apply(delta)
+        with pytest.raises(InputError, match="is reserved"):
+            store.apply_at(delta, 3)
+    with pytest.raises(InputError, match="is reserved"):
+        store.bulk_load([pending])
+
+
 @pytest.fixture
 def empty(virtuoso: Virtuoso) -> Virtuoso:
     virtuoso.reset()
@@ -152,3 +183,237 @@ def test_small_pages(empty: Virtuoso) -> None:
     store.apply(Delta(add=data))
     assert set(store.quads()) == set(data)
     assert store.graphs() == [G1, G2]
+
+
+# -- the write generation: conditional writes, shared by every instance ------------------------
+
+
+def test_a_write_at_an_old_generation_changes_nothing(empty: Virtuoso) -> None:
+    first, second = empty.store(), empty.store()
+    base = first.write_base()
+    assert second.write_base() == base
+    assert first.apply_at(Delta(add=quads(3)), base) == base + 1
+    assert second.apply_at(Delta(add=quads(3, G2)), base) is None  # first wrote since
+    assert second.generation() == base + 1 and second.graphs() == [G1]
+    assert second.apply_at(Delta(add=quads(3, G2)), second.write_base()) == base + 2
+    first.apply(Delta(add=quads(1, G2, "raw")))  # an unconditional write bumps it too
+    assert first.generation() == base + 3 and first.count() == 7
+
+
+def test_a_conditional_write_removes_and_adds_across_graphs(empty: Virtuoso) -> None:
+    """Language-tagged literals in several graphs, removed by the conditional update's template
+    (Virtuoso's DELETE DATA of several GRAPH blocks would skip them)."""
+    store = empty.store()
+    old = quads(5, G1, 'old "q"\n') + quads(5, G2, "old")
+    store.apply(Delta(add=old))
+    new = quads(3, G2, "new")
+    assert store.apply_at(Delta(remove=old, add=new), store.write_base()) is not None
+    assert set(store.quads()) == set(new) and store.graphs() == [G1, G2]
+
+
+def race(stores: list[RemoteStore], deltas: list[Delta], base: int) -> list[int | None]:
+    """Each store applies its delta at ``base``, all at the same moment."""
+    start = threading.Barrier(len(stores))
+    landed: list[int | None] = [None] * len(stores)
+
+    def write(i: int) -> None:
+        start.wait()
+        landed[i] = stores[i].apply_at(deltas[i], base)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(len(stores))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return landed
+
+
+def test_one_of_concurrent_conditional_writes_applies(empty: Virtuoso) -> None:
+    """Writers that all start from the same generation send their update at the same moment:
+    exactly one applies. This holds only where the server isolates an update request from a
+    concurrent one (Virtuoso: DefaultIsolation = 4, as bench/virtuoso.py sets it; at its
+    default, read committed, several apply)."""
+    writers = [empty.store() for _ in range(8)]
+    for round_ in range(5):
+        base = writers[0].write_base()
+        tags = [f"r{round_}w{i}" for i in range(len(writers))]
+        landed = race(writers, [Delta(add=quads(1, G1, tag)) for tag in tags], base)
+        assert [n for n in landed if n is not None] == [base + 1], landed
+        winner = tags[landed.index(base + 1)]
+        objects = {q.object.value for q in writers[0].quads(graph=G1)}
+        assert {f"{tag} 0" for tag in tags} & objects == {f"{winner} 0"}
+
+
+def test_a_write_in_several_requests_holds_the_store_until_it_is_done(empty: Virtuoso) -> None:
+    """A write too large for one conditional operation marks its generation as pending, is
+    sent, then lets go; another instance's write waits for it, and takes over once the time
+    it claimed is up (its instance stopped half-way)."""
+    first, second = empty.store(), empty.store(timeout=0.5)
+    base = first.write_base()
+    big = quads(SINGLE_OPERATION_LIMIT + 1)
+    assert first.apply_at(Delta(add=big), base) == base + 2
+    assert second.write_base() == base + 2 and first.count() == len(big)
+    assert second.apply_at(Delta(add=quads(1, G2)), base) is None
+    # an instance that held the store for 1 s and stopped
+    first._update([conditional_operation(base + 2, "stopped", claim=1)], "a stopped write")
+    with pytest.raises(StoreError, match="busy with another instance's write"):
+        second.write_base()
+    time.sleep(1.0)
+    assert second.write_base() == base + 3  # taken over
+    assert second.apply_at(Delta(add=quads(1, G2)), base + 3) == base + 4
+    assert first.write_base() == base + 4  # nothing holds it any more
+
+
+def test_requests_reuse_a_kept_alive_connection(empty: Virtuoso) -> None:
+    store = empty.store()
+    store.apply(Delta(add=quads(1)))  # (Virtuoso closes the connection of its Digest challenge)
+    pool = store.http._pool()
+    (kept,) = pool._conns.values()
+    for _ in range(3):
+        store.count()
+        store.apply(Delta(add=quads(1)))
+    assert list(pool._conns.values()) == [kept] and kept.sock is not None
+    store.close()
+    assert pool._conns == {} and store.count() == 1  # a new one after close
+
+
+def test_a_release_that_failed_is_sent_again_at_the_next_write(
+    empty: Virtuoso, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The data of a held write was applied, its release was not: the error says so, other
+    instances keep waiting, and the writer's own next write lets go at once."""
+    first, second = empty.store(timeout=2.0), empty.store(timeout=0.5)
+    base = first.write_base()
+    real = first._update
+    failed: list[str] = []
+
+    def update(operations: list[str], what: str) -> None:
+        if what.startswith("release of the store") and not failed:
+            failed.append(what)
+            raise StoreUnreachable(f"the SPARQL store at {first.update_url} is not reachable")
+        real(operations, what)
+
+    monkeypatch.setattr(first, "_update", update)
+    big = quads(SINGLE_OPERATION_LIMIT + 1)
+    applied = (
+        rf"the write to <{G1.value}> was applied; the release of the store \(generation "
+        rf"{base + 1}\) after it failed \(this instance lets go at its next write"
+    )
+    with pytest.raises(StoreError, match=applied):
+        first.apply_at(Delta(add=big), base)
+    assert failed and first.count() == len(big)
+    with pytest.raises(StoreError, match="busy with another instance's write"):
+        second.write_base()
+    # its own hold is let go of, not waited for (which would be "busy" after 2 s)
+    assert first.write_base() == base + 2
+    assert second.write_base() == base + 2
+
+
+def test_a_write_that_outlasts_its_hold_is_an_error(
+    empty: Virtuoso, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another instance took the store over while a held write was being sent: its release
+    lands nowhere, and the write, applied, is not reported as a success."""
+    first, second = empty.store(), empty.store()
+    base = first.write_base()
+    real = first._update
+
+    def update(operations: list[str], what: str) -> None:
+        if operations[0].startswith("INSERT DATA"):  # meanwhile, the other instance takes over
+            second._update([conditional_operation(base + 1, "another")], "a takeover")
+        real(operations, what)
+
+    monkeypatch.setattr(first, "_update", update)
+    big = quads(SINGLE_OPERATION_LIMIT + 1)
+    with pytest.raises(StoreError, match="was applied, but it outlasted its hold on the store"):
+        first.apply_at(Delta(add=big), base)
+    assert first.count() == len(big) and first.generation() == base + 2
+    monkeypatch.undo()
+    assert first.write_base() == base + 2  # nothing holds it, nothing is left to let go
+
+
+def test_a_write_in_several_requests_renews_its_hold(
+    empty: Virtuoso, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Virtuoso a large removal over two graphs is one request per graph: the hold is
+    renewed between them, and nothing of it is left once the store is let go of."""
+    store = empty.store()
+    data = quads(200) + quads(200, G2)
+    store.apply(Delta(add=data))
+    base = store.write_base()
+    sent: list[str] = []
+    renewals: list[int] = []
+    real = store._update
+
+    def update(operations: list[str], what: str) -> None:
+        sent.append(what.split(" ", 1)[0])
+        real(operations, what)
+        if sent[-1] == "renewal":
+            renewals.append(store._state().renewed)
+
+    monkeypatch.setattr(store, "_update", update)
+    assert store.apply_at(Delta(remove=data), base) == base + 2
+    assert sent == ["hold", "write", "renewal", "write", "release"] and renewals == [1]
+    assert store.count() == 0 and store.write_base() == base + 2
+    renewed = "<urn:claimgraph:renewed>"
+    assert not store._ask(f"GRAPH {REGISTRY} {{ <urn:claimgraph:write/{base + 1}> {renewed} ?k }}")
+
+
+def test_a_renewed_hold_is_waited_for_again(empty: Virtuoso) -> None:
+    """A waiting instance counts the time of a hold from when it last saw it change."""
+    owner, waiting = empty.store(), empty.store(timeout=0.5)
+    base = owner.write_base()
+    owner._update([conditional_operation(base, "slow", claim=1)], "a slow write's hold")
+    with pytest.raises(StoreError, match="busy with another instance's write"):
+        waiting.write_base()
+    time.sleep(1.0)
+    owner._update([renewal_operation(base + 1, 1)], "its renewal")
+    with pytest.raises(StoreError, match="busy with another instance's write"):
+        waiting.write_base()  # renewed: waited for again, not taken over
+    time.sleep(1.0)
+    assert waiting.write_base() == base + 1  # unchanged for longer than it says: taken over
+
+
+@pytest.mark.parametrize("lost", ["answer", "request", "check"])
+def test_a_conditional_write_whose_answer_is_lost_is_settled(
+    empty: Virtuoso, monkeypatch: pytest.MonkeyPatch, lost: str
+) -> None:
+    """The answer to a conditional update is lost (a timeout; the update applied or not): a
+    conditional update that changes nothing follows at the same generation, and the record of
+    the next generation says which of the two landed. That is final."""
+    store = empty.store()
+    base = store.write_base()
+    real = store.http.post
+    updates: list[str] = []
+
+    def post(
+        url: str,
+        form: list[tuple[str, str]],
+        accept: str,
+        timeout: float | None = None,
+        *,
+        idempotent: bool = True,
+    ) -> Answer:
+        if form[0][0] == "update":
+            updates.append(form[0][1])
+            if (lost, len(updates)) in (("request", 1), ("check", 2)):
+                raise StoreTimeout("no answer (it never reached the server)")
+        answer = real(url, form, accept, timeout, idempotent=idempotent)
+        if form[0][0] == "update" and lost in ("answer", "check") and len(updates) == 1:
+            raise StoreTimeout("no answer (the server applied it)")
+        return answer
+
+    monkeypatch.setattr(store.http, "post", post)
+    delta = Delta(add=quads(2))
+    if lost == "check":
+        with pytest.raises(StoreTimeout, match="may or may not have been applied"):
+            store.apply_at(delta, base)
+        assert len(updates) == 2
+        return
+    landed = store.apply_at(delta, base)
+    assert len(updates) == 2  # the write, then the check
+    assert store.generation() == base + 1
+    if lost == "answer":
+        assert landed == base + 1 and store.count() == 2
+    else:
+        assert landed is None and store.count() == 0

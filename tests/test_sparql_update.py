@@ -240,6 +240,28 @@ def test_graph_operations(live: Live) -> None:
     assert update(live, f"DROP SILENT GRAPH <{EX}graph/never>").status == 200
 
 
+def test_the_registry_graph_cannot_be_written(live: Live) -> None:
+    """Whatever the store: on a remote one it holds the registry and the write generation."""
+    assert update(live, claim("reg", "Registry", graph="reg")).status == 200
+    registry = "<urn:claimgraph:graphs>"
+    value = "<urn:claimgraph:generation> <urn:claimgraph:value> 1"
+    pending = "<urn:claimgraph:write/9> <urn:claimgraph:pending> 5"
+    before = nquads(live)
+    for text in [
+        f"INSERT DATA {{ GRAPH {registry} {{ {pending} }} }}",
+        f"DELETE DATA {{ GRAPH {registry} {{ {value} }} }}",
+        f"WITH {registry} INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH <{EX}graph/reg> {{ ?s ?p ?o }} }}",
+        f"DROP GRAPH {registry}",
+        f"DROP SILENT GRAPH {registry}",
+        f"CLEAR GRAPH {registry}",
+        f"COPY <{EX}graph/reg> TO {registry}",
+        f"MOVE {registry} TO <{EX}graph/elsewhere>",
+    ]:
+        reply = update(live, text)
+        assert reply.status == 400 and "is reserved" in reply.text, (text, reply.text)
+    assert nquads(live) == before
+
+
 # -- all or nothing ----------------------------------------------------------------------------
 def test_a_violating_update_changes_nothing(live: Live) -> None:
     before, generation = nquads(live), live.graph.generation

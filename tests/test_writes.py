@@ -9,11 +9,11 @@ import pyoxigraph as ox
 import pytest
 
 from server.core import ClaimGraph
-from server.errors import ValidationFailed
+from server.errors import InputError, ValidationFailed
 from server.formats import by_name
 from server.iris import CG
 from server.rdfio import parse
-from server.store import Delta
+from server.store import REGISTRY, Delta
 
 PREFIXES = """
 @prefix cg: <https://claimgraph.org/ontology#> .
@@ -111,6 +111,23 @@ def test_moving_a_source_date_before_its_statements_is_refused(base: ClaimGraph)
     with pytest.raises(ValidationFailed) as info:
         base.write(Delta(remove=[old], add=[earlier]))
     assert any(r.focus_node.endswith("statement/alice-sky") for r in info.value.report.violations)
+
+
+def test_the_registry_graph_is_reserved(base: ClaimGraph) -> None:
+    """The remote store's registry graph cannot be written on any store, so that data moves
+    between the stores unchanged (and no write can forge the remote store's generation)."""
+    before, generation = dump(base), base.generation
+    quad = ox.Quad(
+        ox.NamedNode("urn:claimgraph:generation"),
+        ox.NamedNode("urn:claimgraph:value"),
+        ox.Literal("1", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")),
+        REGISTRY,
+    )
+    for delta in (Delta(add=[quad]), Delta(remove=[quad]), Delta(drop_graphs=[REGISTRY])):
+        with pytest.raises(InputError, match="urn:claimgraph:graphs> is reserved") as info:
+            base.write(delta)
+        assert info.value.http_status == 400
+    assert dump(base) == before and base.generation == generation
 
 
 def test_blank_nodes_are_given_iris(graph: ClaimGraph) -> None:

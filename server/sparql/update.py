@@ -34,7 +34,7 @@ import pyoxigraph as ox
 from server.errors import InputError, QueryRefused
 from server.iris import Iris
 from server.sparql.safety import Token
-from server.store import Delta, Store
+from server.store import Delta, Store, check_writable
 
 # Placeholder IRIs for blank nodes in WHERE solutions (VALUES cannot hold blank nodes).
 _BNODE_PLACEHOLDER = "urn:x-claimgraph:bnode:"
@@ -124,6 +124,7 @@ class Workspace:
         return g not in self.dropped and self.live.has_graph(g)
 
     def add(self, q: Quad) -> None:
+        check_writable(q.graph_name)
         if self.contains(q):
             return
         if q in self.removed:
@@ -133,6 +134,7 @@ class Workspace:
         self._added_by_triple.setdefault((q.subject, q.predicate, q.object), set()).add(q)
 
     def remove(self, q: Quad) -> None:
+        check_writable(q.graph_name)
         if q in self.added:
             del self.added[q]
             self._added_by_triple[(q.subject, q.predicate, q.object)].discard(q)
@@ -402,6 +404,7 @@ class UpdateEvaluator:
         which = op.word("GRAPH", "DEFAULT", "NAMED", "ALL")
         if which == "GRAPH":
             g = self._iri(op, op.term())
+            check_writable(g)
             if not self.ws.exists(g):
                 if silent:
                     return
@@ -436,6 +439,9 @@ class UpdateEvaluator:
             return
         if target is None:
             raise _needs_graph(f"{verb} … TO DEFAULT is refused")
+        check_writable(target)
+        if verb == "MOVE":
+            check_writable(source)
         if source is None and verb == "MOVE":
             raise InputError(
                 "MOVE DEFAULT is refused: the default graph is the union of the named graphs; "

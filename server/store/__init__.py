@@ -13,6 +13,7 @@ from typing import IO, Protocol
 
 import pyoxigraph as ox
 
+from server.errors import InputError
 from server.formats import RdfFormat
 
 QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
@@ -29,6 +30,32 @@ class Delta:
 
     def __bool__(self) -> bool:
         return bool(self.add or self.remove or self.drop_graphs)
+
+
+# The remote store's registry: its graphs and its write generation (``server/store/remote.py``).
+# Reserved on every store, so that no write, to either store, can touch it (a forged pending
+# write would hold every instance's writes; a dropped generation would start again below the
+# one the instances have seen).
+REGISTRY = ox.NamedNode("urn:claimgraph:graphs")
+
+
+def check_writable(graph: object) -> None:
+    """``InputError`` (400) when ``graph`` is the reserved registry graph."""
+    if graph == REGISTRY:
+        raise InputError(
+            f"the graph {REGISTRY} is reserved: it holds ClaimGraph's registry of its graphs "
+            "and write generation, and cannot be written to, replaced or dropped"
+        )
+
+
+def check_delta(delta: Delta) -> None:
+    """``InputError`` (400) when ``delta`` adds to, removes from or drops the registry graph."""
+    for graph in delta.drop_graphs:
+        check_writable(graph)
+    for q in delta.add:
+        check_writable(q.graph_name)
+    for q in delta.remove:
+        check_writable(q.graph_name)
 
 
 class Store(Protocol):

@@ -1,0 +1,274 @@
+"""Several ClaimGraph instances over one Virtuoso (tests/virtuoso.py), each with its own
+RemoteStore, as several `claimgraph serve` processes behind a load balancer: writes that are
+valid alone but break a shape together, committed at the same moment by two instances; and
+each instance's pages following the other's writes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import pyoxigraph as ox
+import pytest
+
+import server.core
+from server.app import create_app
+from server.config import Settings
+from server.core import WRITE_ATTEMPTS, ClaimGraph
+from server.errors import StoreError, ValidationFailed, WriteConflict
+from server.formats import by_name
+from server.rdfio import parse
+from server.store import Delta
+from server.validation import Report, Validator
+from tests.pages_helpers import BASE, html
+from tests.sparql_helpers import AUTH, TOKEN
+from tests.virtuoso import Virtuoso
+
+CG = "https://claimgraph.org/ontology#"
+TANG = ox.NamedNode(BASE + "id/actor/tang-qingyun")  # has no cg:country; takes at most one
+GRAPH = ox.NamedNode(BASE + "graph/instances-test")
+BIZARRE = BASE + "id/claim/crane-equipment-story-bizarre-and-sensational"
+DENIAL = f"""
+@prefix cg: <{CG}> .
+@prefix stance: <https://claimgraph.org/vocab/stance#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<{BASE}id/source/instances-test> a cg:NewsArticle ; cg:title "A later article"@en ;
+    cg:publisher <{TANG.value}> ; cg:datePublished "2025-05-02"^^xsd:date ;
+    cg:language "en"^^xsd:language .
+<{BASE}id/statement/instances-test> a cg:Statement ; cg:speaker <{TANG.value}> ;
+    cg:claim <{BIZARRE}> ; cg:stance stance:denies ; cg:date "2025-05-01"^^xsd:date ;
+    cg:source <{BASE}id/source/instances-test> ; cg:excerpt "Not bizarre at all."@en .
+"""
+
+
+UPDATE = {**AUTH, "Content-Type": "application/sparql-update"}
+
+
+def country(code: str) -> Delta:
+    return Delta(add=[ox.Quad(TANG, ox.NamedNode(CG + "country"), ox.Literal(code), GRAPH)])
+
+
+@pytest.fixture(scope="module")
+def seeded(virtuoso: Virtuoso, validator: Validator) -> Iterator[Virtuoso]:
+    """The shipped data on the session's Virtuoso, once for the module."""
+    virtuoso.reset()
+    graph = ClaimGraph(Settings(seed=False, **virtuoso.settings()), validator=validator)
+    graph.seed()
+    graph.close()
+    yield virtuoso
+    virtuoso.reset()
+
+
+@pytest.fixture
+def instances(seeded: Virtuoso, validator: Validator) -> Iterator[tuple[ClaimGraph, ClaimGraph]]:
+    """Two instances over the same server; the graph they write to is emptied after the test."""
+    settings = Settings(seed=False, page_refresh_wait=60.0, store_refresh=0.2, **seeded.settings())
+    a, b = (ClaimGraph(settings, validator=validator) for _ in range(2))
+    yield a, b
+    a.store.apply(Delta(drop_graphs=[GRAPH]))
+    a.close()
+    b.close()
+
+
+class Paused:
+    """A validator that, the first time it validates, waits for the other instance to have
+    validated too: both then commit writes checked against the state before either."""
+
+    def __init__(self, validator: Validator, both: threading.Barrier) -> None:
+        self.validator, self.both = validator, both
+        self.calls = 0
+
+    def validate_delta(self, store: object, delta: Delta) -> Report:
+        report = self.validator.validate_delta(store, delta)  # type: ignore[arg-type]
+        self.calls += 1
+        if self.calls == 1:
+            self.both.wait(timeout=30)
+        return report
+
+
+def test_writes_valid_alone_but_not_together_one_lands(
+    instances: tuple[ClaimGraph, ClaimGraph], validator: Validator
+) -> None:
+    both = threading.Barrier(2)
+    outcomes: dict[str, Report | BaseException] = {}
+
+    def write(graph: ClaimGraph, code: str) -> None:
+        graph.validator = Paused(validator, both)  # type: ignore[assignment]
+        try:
+            outcomes[code] = graph.write(country(code))
+        except BaseException as err:  # the test inspects it
+            outcomes[code] = err
+
+    threads = [
+        threading.Thread(target=write, args=(graph, code))
+        for graph, code in zip(instances, ("CN", "US"), strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    landed = [code for code, outcome in outcomes.items() if isinstance(outcome, Report)]
+    refused = [outcome for outcome in outcomes.values() if isinstance(outcome, ValidationFailed)]
+    assert len(landed) == 1 and len(refused) == 1, outcomes
+    assert "cg:country" in refused[0].report.text() and refused[0].http_status == 422
+    loser = next(g for g, c in zip(instances, ("CN", "US"), strict=True) if c not in landed)
+    assert loser.validator.calls == 2  # type: ignore[attr-defined]  # validated again, after
+    store = instances[0].store
+    stored = [q.object for q in store.quads(TANG, ox.NamedNode(CG + "country"))]
+    assert stored == [ox.Literal(landed[0])]
+    assert validator.validate_store(store).conforms
+
+
+def test_a_write_built_from_reads_of_an_older_state_is_refused(
+    instances: tuple[ClaimGraph, ClaimGraph],
+) -> None:
+    """A writer that read the store under the write lock (SPARQL Update's WHERE, an import)
+    cannot have its delta re-validated: built from what it read, it is refused (409)."""
+    a, b = instances
+    with b.write_lock:  # b reads, and builds its write from what it read
+        a.write(country("CN"))
+        with pytest.raises(WriteConflict, match="send the request again") as info:
+            b.write(Delta(add=[ox.Quad(TANG, ox.NamedNode(CG + "note"), ox.Literal("x"), GRAPH)]))
+    assert info.value.http_status == 409
+    assert list(a.store.quads(graph=GRAPH)) == [country("CN").add[0]]
+
+
+def test_a_write_that_keeps_losing_gives_up(
+    instances: tuple[ClaimGraph, ClaimGraph], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, _ = instances
+    monkeypatch.setattr(a.store, "apply_at", lambda delta, generation: None)
+    bases: list[int] = []
+    write_base = a.store.write_base  # type: ignore[attr-defined]
+    monkeypatch.setattr(a.store, "write_base", lambda: bases.append(write_base()) or bases[-1])
+    with pytest.raises(WriteConflict, match="kept writing to the store first"):
+        a.write(country("CN"))
+    assert len(bases) == WRITE_ATTEMPTS - 1  # (the first is read as the write lock is taken)
+
+
+def test_an_instance_shows_another_instances_write_after_the_refresh_interval(
+    instances: tuple[ClaimGraph, ClaimGraph], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages are cached per write generation; over a remote store that is the store's, so B's
+    caches follow A's writes, which B never saw, once B reads the generation again. (The
+    instances' clock is the test's: the interval passes when the test says.)"""
+    clock = SimpleNamespace(now=1000.0)
+    monkeypatch.setattr(server.core, "time", SimpleNamespace(monotonic=lambda: clock.now))
+    a, b = instances
+    client = create_app(b.settings, graph=b).test_client()
+    assert "<time>2025-05-01</time>" not in html(client, "/")
+    denies = client.get("/claims.json", query_string={"stance": "denies", "per_page": "200"})
+    assert BIZARRE not in {c["iri"] for c in denies.get_json()["claims"]}
+    seen = b.generation
+    a.write(Delta(add=parse(DENIAL.encode(), by_name("turtle"), graph=GRAPH, iris=a.iris)))
+    assert a.generation > seen
+    assert b.generation == seen  # within the interval: B shows what it last read
+    assert "<time>2025-05-01</time>" not in html(client, "/")
+    clock.now += b.settings.store_refresh
+    assert b.generation == a.generation > seen
+    assert "<time>2025-05-01</time>" in html(client, "/")
+    denies = client.get("/claims.json", query_string={"stance": "denies", "per_page": "200"})
+    assert BIZARRE in {c["iri"] for c in denies.get_json()["claims"]}
+
+
+def test_an_update_whose_where_read_an_older_state_is_a_409(
+    instances: tuple[ClaimGraph, ClaimGraph], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over HTTP: B evaluates a SPARQL Update's WHERE, A writes before B commits."""
+    a, b = instances
+    b_commit = b.store.apply_at  # type: ignore[attr-defined]
+
+    def a_writes_first(delta: Delta, generation: int) -> int | None:
+        a.write(country("CN"))
+        return b_commit(delta, generation)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(b.store, "apply_at", a_writes_first)
+    client = create_app(b.settings.replace(write_token=TOKEN), graph=b).test_client()
+    update = (
+        f"INSERT {{ GRAPH <{GRAPH.value}> {{ ?a <{CG}note> 'x' }} }} "
+        f"WHERE {{ BIND(<{TANG.value}> AS ?a) ?a a ?type }}"
+    )
+    reply = client.post("/update", data=update, headers={**UPDATE, "Accept": "application/json"})
+    assert reply.status_code == 409, reply.get_data(as_text=True)
+    assert "send the request again" in reply.get_json()["message"]
+    assert list(a.store.quads(graph=GRAPH)) == [country("CN").add[0]]
+
+
+def test_a_held_write_that_fails_lets_go_of_the_store(
+    instances: tuple[ClaimGraph, ClaimGraph],
+) -> None:
+    """A write too large for one conditional update holds the store; Virtuoso refuses its data
+    (it cannot store xsd:duration): the hold is let go of, nothing of the data is there, and
+    the other instance writes without waiting."""
+    a, b = instances
+    before = b.store.generation()  # type: ignore[attr-defined]
+    p = ox.NamedNode("https://example.org/p")
+    duration = ox.Literal("P1D", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#duration"))
+    big = [
+        ox.Quad(ox.NamedNode(f"https://example.org/s{i}"), p, ox.Literal(f"v {i}"), GRAPH)
+        for i in range(300)
+    ]
+    big.append(ox.Quad(ox.NamedNode("https://example.org/d"), p, duration, GRAPH))
+    with pytest.raises(StoreError, match="HTTP 400: Virtuoso"):
+        a.write(Delta(add=big))
+    assert b.store.generation() == before + 2  # type: ignore[attr-defined]  # held, let go
+    assert b.store._state().held is None  # type: ignore[attr-defined]
+    assert b.store.count(GRAPH) == 0
+    b.write(country("CN"))
+    assert list(a.store.quads(graph=GRAPH)) == [country("CN").add[0]]
+
+
+def test_the_registry_graph_cannot_be_written_over_http(
+    instances: tuple[ClaimGraph, ClaimGraph],
+) -> None:
+    """Through SPARQL Update and the Graph Store protocol: a forged pending write would hold
+    every instance's writes, a dropped generation would start again from 0."""
+    a, b = instances
+    a.write(country("CN"))
+    generation = b.store.generation()  # type: ignore[attr-defined]
+    client = create_app(b.settings.replace(write_token=TOKEN), graph=b).test_client()
+    registry = "<urn:claimgraph:graphs>"
+    value = f"<urn:claimgraph:generation> <urn:claimgraph:value> {generation}"
+    pending = f"<urn:claimgraph:write/{generation}> <urn:claimgraph:pending> 100000"
+    for update in [
+        f"DELETE DATA {{ GRAPH {registry} {{ {value} }} }}",
+        f"INSERT DATA {{ GRAPH {registry} {{ {pending} }} }}",
+        f"DROP GRAPH {registry}",
+        f"COPY <{GRAPH.value}> TO {registry}",
+    ]:
+        reply = client.post(
+            "/update", data=update, headers={**UPDATE, "Accept": "application/json"}
+        )
+        assert reply.status_code == 400, (update, reply.get_data(as_text=True))
+        assert "is reserved" in reply.get_json()["message"]
+    for method in ("PUT", "POST", "DELETE"):
+        reply = client.open(
+            "/graph-store",
+            method=method,
+            query_string={"graph": "urn:claimgraph:graphs"},
+            data=f"{value} .",
+            headers={**AUTH, "Content-Type": "application/n-triples", "Accept": "application/json"},
+        )
+        assert reply.status_code == 400 and "is reserved" in reply.get_json()["message"], method
+    assert b.store.generation() == generation  # type: ignore[attr-defined]
+    assert b.store._state().held is None  # type: ignore[attr-defined]
+
+
+def test_a_graph_read_over_a_remote_store_reads_no_generation(
+    instances: tuple[ClaimGraph, ClaimGraph], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Graph Store answers from a remote store carry no ETag: the generation is not read."""
+    a, b = instances
+    a.write(country("CN"))
+    client = create_app(b.settings, graph=b).test_client()
+    monkeypatch.setattr(b, "settings", b.settings.replace(store_refresh=0.0))
+
+    def unread() -> int:
+        raise AssertionError("the generation was read")
+
+    monkeypatch.setattr(b.store, "generation", unread)
+    reply = client.get(
+        "/graph-store", query_string={"graph": GRAPH.value}, headers={"Accept": "text/turtle"}
+    )
+    assert reply.status_code == 200 and "ETag" not in reply.headers
