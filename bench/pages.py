@@ -2,9 +2,11 @@
 
 ``python -m bench.pages --statements 100000`` generates a synthetic case file, bulk-loads it
 into an on-disk Oxigraph store and requests the pages through the Flask app in process (no
-network time): the claim, actor, statement and source pages of sampled resources, the claims
-list (first page, a search, a deep page), and the home page — first request after a write
-(its aggregates computed) and cached. Prints one Markdown table.
+network time): the claim, actor, statement and source pages of sampled resources; the home
+page and the claims list cold, after validated writes (10 statements each) and cached; the
+first and the cached request of each claims-list filter and of a text search; and the list
+after a write this process did not see (another instance's: the index is rebuilt). Prints
+one Markdown table.
 """
 
 from __future__ import annotations
@@ -13,19 +15,25 @@ import random
 import statistics
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
+import pyoxigraph as ox
 from flask.testing import FlaskClient
 
 from bench import twocolumn
-from bench.generate import generate
+from bench.generate import CaseFileGenerator
 from bench.linkeddata import _sample
 from server.app import create_app
 from server.config import Settings
 from server.core import ClaimGraph
+from server.iris import CG
+from server.store import Delta
 from server.store.embedded import EmbeddedStore
 
 KINDS = ("Claim", "Actor", "Statement", "Source")
+WRITES = 5
+SETTLE = 5.0  # seconds for background recomputations to finish before the next timing
 
 
 def _log(message: str) -> None:
@@ -41,17 +49,37 @@ def _get(client: FlaskClient, path: str) -> float:
     return took
 
 
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
 def _summary(times: list[float]) -> str:
     times = sorted(times)
     p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-    return f"median {statistics.median(times) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
+    return f"median {_ms(statistics.median(times))}, p95 {_ms(p95)}"
+
+
+def _most_used(graph: ClaimGraph, predicate: str) -> str:
+    result = graph.store.query(
+        f"SELECT ?o (COUNT(*) AS ?n) WHERE {{ ?s <{CG}{predicate}> ?o }} "
+        "GROUP BY ?o ORDER BY DESC(?n) LIMIT 1"
+    )
+    assert isinstance(result, ox.QuerySolutions)
+    node = next(iter(result))["o"]
+    assert isinstance(node, ox.NamedNode)
+    return node.value
+
+
+def _claims(**params: str) -> str:
+    return "/claims?" + urllib.parse.urlencode(params)
 
 
 def run(statements: int, seed: int, requests: int, data_dir: Path) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     _log(f"generating {statements} statements and loading them")
     store = EmbeddedStore(data_dir)
-    store.bulk_load(generate(statements, seed))
+    generator = CaseFileGenerator(statements, seed)
+    store.bulk_load(generator)
     graph = ClaimGraph(Settings(seed=False), store=store)
     for seed_file in graph.seed_files():
         if seed_file.parent.name == "ontology":
@@ -65,21 +93,59 @@ def run(statements: int, seed: int, requests: int, data_dir: Path) -> list[tuple
         times = [_get(client, "/" + iri.removeprefix(graph.iris.base)) for iri in sample]
         rows.append((f"{cls.lower()} page ({len(times)} resources)", _summary(times)))
 
-    rows.append(("home page, first request (cold)", f"{_get(client, '/') * 1000:.0f} ms"))
-    rows.append(("claims list, first request (cold)", f"{_get(client, '/claims') * 1000:.0f} ms"))
-    graph.generation += 1  # as a write would: the aggregates are computed again
-    after = _get(client, "/"), _get(client, "/claims")
-    rows.append(("home page, first request after a write", f"{after[0] * 1000:.0f} ms"))
-    rows.append(("claims list, first request after a write", f"{after[1] * 1000:.0f} ms"))
-    time.sleep(10)  # let the background recomputation finish before timing the cached pages
+    rows.append(("home page, first request (cold)", _ms(_get(client, "/"))))
+    rows.append(("claims list, first request (cold)", _ms(_get(client, "/claims"))))
+    time.sleep(SETTLE)
+
+    speaker = _most_used(graph, "speaker")
+    filters = (
+        ("topic", _claims(topic=_most_used(graph, "topic"))),
+        ("speaker", _claims(speaker=speaker)),
+        ("stance", _claims(stance="denies")),
+        ("verdict", _claims(verdict="FALSE")),
+        ("date range", _claims(**{"from": "2019", "to": "2020"})),
+        ("language", _claims(lang="zh")),
+        ("speaker and stance", _claims(speaker=speaker, stance="denies")),
+        ("stance and date range", _claims(stance="denies", **{"from": "2020-01", "to": "2020-06"})),
+        ("text search", _claims(q="port")),
+        ("text search, no match", _claims(q="zzz no such text")),
+    )
+    for label, path in filters:
+        first = _get(client, path)
+        again = [_get(client, path) for _ in range(5)]
+        rows.append((f"claims list, {label}: first request", _ms(first)))
+        rows.append((f"claims list, {label}: again", _summary(again)))
+
+    _log(f"{WRITES} validated writes")
+    after: dict[str, list[float]] = {"list": [], "filtered": [], "home": []}
+    for _ in range(WRITES):
+        graph.write(Delta(add=generator.write_batch(10)))
+        after["list"].append(_get(client, "/claims"))
+        after["filtered"].append(_get(client, _claims(stance="denies")))
+        after["home"].append(_get(client, "/"))
+        time.sleep(SETTLE)
+    for key, label in (
+        ("list", "claims list"),
+        ("filtered", "claims list, stance filter"),
+        ("home", "home page"),
+    ):
+        times = after[key]
+        rows.append(
+            (
+                f"{label}, first request after a write",
+                f"median {_ms(statistics.median(times))}, max {_ms(max(times))}",
+            )
+        )
+    graph.generation += 1  # a write by another instance: no delta seen here
+    rows.append(("claims list, first request after an unseen write", _ms(_get(client, "/claims"))))
+    rows.append(("home page, first request after an unseen write", _ms(_get(client, "/"))))
+    time.sleep(4 * SETTLE)  # the index and the home page's summaries are rebuilt meanwhile
+
     rows.append(("home page, cached", _summary([_get(client, "/") for _ in range(20)])))
     for label, path in (
         ("claims list, first page", "/claims"),
-        ("claims list, search", "/claims?q=port"),
         ("claims list, page 20", "/claims?page=20"),
         ("claims list, sorted by text", "/claims?sort=text"),
-        ("claims list, stance filter", "/claims?stance=denies"),
-        ("claims list, date range", "/claims?from=2020-01&to=2020-06"),
     ):
         rows.append((label, _summary([_get(client, path) for _ in range(5)])))
     graph.close()

@@ -210,11 +210,18 @@ def claimgraph() -> ClaimGraph:
     return cg
 
 
-def cached(name: str, compute: Callable[[], T], *, may_lag: bool = False) -> T:
+def cached(
+    name: str,
+    compute: Callable[[], T],
+    *,
+    may_lag: bool = False,
+    update: Callable[[T, int, int], T | None] | None = None,
+) -> T:
     """``compute()`` once per write generation of the graph (per app; no module globals).
 
     ``may_lag``: after a write, serve the previous value while a slow recomputation runs
     (see ``server.summaries``); for pages' counts and rankings, never for data documents.
+    ``update``: derives the new value from the previous one where it can (``Summaries.get``).
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     summaries: Summaries = app.extensions.setdefault("claimgraph.cache", Summaries())
@@ -223,7 +230,8 @@ def cached(name: str, compute: Callable[[], T], *, may_lag: bool = False) -> T:
     if may_lag:  # one wait per request, shared by all the summaries a page shows
         deadline = g.setdefault("summary_deadline", time.monotonic() + settings.page_refresh_wait)
         wait = max(0.0, deadline - time.monotonic())
-    return summaries.get(name, claimgraph().generation, compute, app=app, wait=wait)
+    generation = claimgraph().generation
+    return summaries.get(name, generation, compute, app=app, wait=wait, update=update)
 
 
 def version_tag(cg: ClaimGraph) -> str:

@@ -4,6 +4,8 @@ Computing one can take seconds on a large graph. After a write, a request waits 
 (``Settings.page_refresh_wait``) for the fresh value, recomputed in the background; if it
 is not ready by then, the request is served the previous one, so pages stay fast while the
 summary catches up. The first computation ever is synchronous (there is nothing to show).
+A summary that can follow the writes from what they changed (the claims index) is updated
+in the request instead, when it can (``update``).
 """
 
 from __future__ import annotations
@@ -42,12 +44,26 @@ class Summaries:
         *,
         app: Flask,
         wait: float | None,
+        update: Callable[[T, int, int], T | None] | None = None,
     ) -> T:
-        """The value for ``generation``; ``wait=None``: always fresh (computed here if need be)."""
+        """The value for ``generation``; ``wait=None``: always fresh (computed here if need be).
+
+        ``update(value, since, generation)``: the value for ``generation`` derived quickly from
+        the one cached for ``since`` (from what the writes between changed), or ``None`` when
+        it cannot be: then it is computed as usual.
+        """
         with self._lock:
             hit = self._values.get(name)
         if hit is not None and hit[0] == generation:
             return hit[1]  # type: ignore[no-any-return]
+        if hit is not None and hit[0] < generation and update is not None:
+            fresh = update(hit[1], hit[0], generation)
+            if fresh is not None:
+                with self._lock:
+                    current = self._values.get(name)
+                    if current is None or current[0] < generation:
+                        self._values[name] = (generation, fresh)
+                return fresh
         if hit is None or wait is None:
             value = compute()
             with self._lock:

@@ -78,6 +78,18 @@ def test_query_page_offers_examples_and_links_results(client: FlaskClient) -> No
     assert "format=csv" in body and "Link to this query" in body
 
 
+def test_query_page_links_iris_not_literals_that_look_like_urls(client: FlaskClient) -> None:
+    query = (
+        'SELECT ?x WHERE { VALUES ?x { "https://example.org/x" "<b>https://example.org/y</b>" '
+        "<https://claimgraph.org/id/claim/zpmc-installs-modems-at-factory> } }"
+    )
+    body = html(client, "/sparql?" + urllib.parse.urlencode({"query": query}))
+    assert '<td><a href="/id/claim/zpmc-installs-modems-at-factory">' in body
+    assert "<td>https://example.org/x</td>" in body
+    assert "<td>&lt;b&gt;https://example.org/y&lt;/b&gt;</td>" in body
+    assert 'href="https://example.org/' not in body
+
+
 def test_svg_escapes_labels_and_links_only_given_hrefs() -> None:
     svg = neighbourhood_svg(
         Node("claim", "<b>centre</b>", None),

@@ -48,3 +48,18 @@ def test_a_failed_refresh_keeps_the_previous_value() -> None:
         raise RuntimeError("boom")
 
     assert s.get("n", 1, broken, app=app, wait=5.0) == "v0"
+
+
+def test_update_derives_the_new_value_where_it_can() -> None:
+    s, app = Summaries(), Flask(__name__)
+    s.get("n", 0, lambda: (0,), app=app, wait=1.0)
+    seen = []
+
+    def update(old: tuple[int, ...], since: int, until: int) -> tuple[int, ...] | None:
+        seen.append((old, since, until))
+        return (*old, until) if until < 3 else None  # None: cannot, compute it
+
+    assert s.get("n", 2, lambda: (-1,), app=app, wait=1.0, update=update) == (0, 2)
+    assert s.get("n", 2, lambda: (-1,), app=app, wait=1.0, update=update) == (0, 2)
+    assert s.get("n", 3, lambda: (-1,), app=app, wait=5.0, update=update) == (-1,)
+    assert seen == [((0,), 0, 2), ((0, 2), 2, 3)]

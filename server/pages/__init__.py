@@ -29,7 +29,8 @@ RENDERERS = {
 
 
 def init_app(app: Flask, graph: ClaimGraph) -> None:
-    _ = (home, claims, validation)  # their routes are on bp
+    _ = (home, validation)  # their routes are on bp
     app.register_blueprint(bp)
     app.extensions["claimgraph.pages"] = RENDERERS
+    claims.init_app(app, graph)
     query.init_app(app, graph)

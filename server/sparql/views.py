@@ -317,19 +317,27 @@ def _query(op: Operation) -> Response:
 
 
 # -- the query page (a minimal one; the reader-facing UI is built elsewhere) --------------------
+@dataclass(frozen=True)
+class _Cell:
+    text: str
+    iri: str | None = None  # only an IRI may become a link, never a literal that looks like one
+
+
 @dataclass
 class _Table:
     columns: list[str]
-    rows: list[list[str]]
+    rows: list[list[_Cell]]
 
 
-def _cell(binding: dict[str, Any] | None) -> str:
+def _cell(binding: dict[str, Any] | None) -> _Cell:
     if binding is None:
-        return ""
+        return _Cell("")
     value = str(binding.get("value", ""))
+    if binding.get("type") == "uri":
+        return _Cell(value, iri=value)
     if binding.get("type") == "literal" and binding.get("xml:lang"):
-        return f"{value} @{binding['xml:lang']}"
-    return value
+        return _Cell(f"{value} @{binding['xml:lang']}")
+    return _Cell(value)
 
 
 def _page(op: Operation | None = None, *, status: int = 200) -> Response:
