@@ -114,9 +114,11 @@ class ClaimGraph:
         self._generation = 0
         self._generation_read = -float("inf")  # when the shared store's was last read
         self._generation_lock = threading.Lock()
+        self._landing = False  # a write of this process is being committed to the shared store
         self.last_modified = datetime.now(UTC)
-        # Called with (generation, delta) after each committed write, under the write lock:
-        # caches that can follow a small delta update themselves instead of starting over.
+        # Called with (generation, delta) after each committed write, under the write lock and
+        # before the new generation is published: caches that can follow a small delta update
+        # themselves instead of starting over.
         self.write_listeners: list[Callable[[int, Delta], None]] = []
 
     @property
@@ -128,11 +130,13 @@ class ClaimGraph:
         if self._shared is not None:
             now = time.monotonic()
             with self._generation_lock:
-                due = now - self._generation_read >= self.settings.store_refresh
+                due = (
+                    not self._landing and now - self._generation_read >= self.settings.store_refresh
+                )
                 if due:
                     self._generation_read = now
             if due:
-                self._seen(self._shared.generation())
+                self._seen(self._shared.generation(), read=True)
         return self._generation
 
     @generation.setter
@@ -140,8 +144,10 @@ class ClaimGraph:
         """Set by tests and benchmarks to stand for a write this instance did not see."""
         self._generation = value
 
-    def _seen(self, generation: int) -> None:
+    def _seen(self, generation: int, *, read: bool = False) -> None:
         with self._generation_lock:
+            if read and self._landing:  # published by the write, once its listeners have run
+                return
             if generation > self._generation:
                 self._generation = generation
                 self.last_modified = datetime.now(UTC)
@@ -166,11 +172,21 @@ class ClaimGraph:
                     return report
                 if self._shared is None:
                     self.store.apply(delta)
-                    self._generation += 1
-                    generation = self._generation
+                    generation = self._generation + 1
+                    self._tell(generation, delta)  # before the generation is seen
+                    self._generation = generation
                 else:
                     assert lock.base is not None
-                    landed = self._shared.apply_at(delta, lock.base)
+                    with self._generation_lock:
+                        self._landing = True
+                    try:
+                        landed = self._shared.apply_at(delta, lock.base)
+                        if landed is not None:
+                            self._tell(landed, delta)
+                            self._seen(landed)
+                    finally:
+                        with self._generation_lock:
+                            self._landing = False
                     if landed is None:  # another instance wrote since `base`: nothing applied
                         if lock.nested:
                             raise WriteConflict(
@@ -181,16 +197,22 @@ class ClaimGraph:
                             break
                         lock.base = self._shared.write_base()
                         continue
-                    generation = landed
-                    self._seen(generation)
                 self.last_modified = datetime.now(UTC)
-                for listener in self.write_listeners:
-                    listener(generation, delta)
                 return report
             raise WriteConflict(
                 f"other instances kept writing to the store first ({WRITE_ATTEMPTS} tries); "
                 "nothing was stored: send the write again"
             )
+
+    def _tell(self, generation: int, delta: Delta) -> None:
+        """Call the write listeners, before ``generation`` is published: a request that reads
+        it finds what they recorded of it. The write is stored: a failing listener is logged
+        (its cache starts over from the store), the others are still called."""
+        for listener in list(self.write_listeners):
+            try:
+                listener(generation, delta)
+            except Exception:
+                log.exception("a write listener failed on write generation %d", generation)
 
     def default_graph_for(self, path: Path) -> ox.NamedNode:
         name = path.name.split(".", 1)[0]

@@ -39,7 +39,7 @@ from server.errors import ClaimGraphError, NotAcceptable, NotFound
 from server.formats import RdfFormat, by_name
 from server.iris import ONTOLOGY, Iris
 from server.negotiation import negotiate
-from server.summaries import Summaries
+from server.summaries import Summaries, Update
 
 bp = Blueprint("linkeddata", __name__)
 
@@ -215,13 +215,14 @@ def cached(
     compute: Callable[[], T],
     *,
     may_lag: bool = False,
-    update: Callable[[T, int, int], T | None] | None = None,
+    update: Update[T] | None = None,
 ) -> T:
     """``compute()`` once per write generation of the graph (per app; no module globals).
 
     ``may_lag``: after a write, serve the previous value while a slow recomputation runs
     (see ``server.summaries``); for pages' counts and rankings, never for data documents.
-    ``update``: derives the new value from the previous one where it can (``Summaries.get``).
+    ``update``: how to derive the new value from the previous one where it can
+    (``Summaries.get``).
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     summaries: Summaries = app.extensions.setdefault("claimgraph.cache", Summaries())

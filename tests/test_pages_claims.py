@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import gc
 import io
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +20,13 @@ from server.app import create_app
 from server.config import Settings
 from server.core import ClaimGraph
 from server.formats import by_name
-from server.iris import PREFIXES
+from server.iris import CG, PREFIXES, SCHEMA, STANCE, VERDICT
+from server.iris import TOPIC as TOPIC_NS
 from server.pages import claims as claims_page
 from server.rdfio import parse
 from server.store import Delta
 from tests.pages_helpers import BASE, html
+from tests.sparql_helpers import AUTH, TOKEN
 
 TOPIC = "https://claimgraph.org/vocab/topic#cellular-modems"
 TANG = "https://claimgraph.org/id/actor/tang-qingyun"
@@ -30,6 +36,8 @@ FACTORY = BASE + "id/claim/cranes-leave-factory-with-modems"  # in MINIMAL, revi
 CRITIC = BASE + "id/actor/test-critic"
 STATEMENT = BASE + "id/statement/test-critic-denies"
 REVIEW = BASE + "id/review/checkers-united-factory-modems"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+UPDATE = {**AUTH, "Content-Type": "application/sparql-update"}
 DENIAL = f"""
 @prefix cg: <https://claimgraph.org/ontology#> .
 @prefix schema: <http://schema.org/> .
@@ -154,6 +162,8 @@ def swap(cg: ClaimGraph, subject: str, predicate: str, old: str, new: str) -> De
     """Replaces an object of ``subject`` (terms as prefixed names), in the graph that holds it."""
 
     def iri(name: str) -> ox.NamedNode:
+        if "://" in name:
+            return ox.NamedNode(name)
         prefix, local = name.split(":")
         return ox.NamedNode(PREFIXES[prefix] + local)
 
@@ -214,54 +224,138 @@ def rebuilt(app: Flask, cg: ClaimGraph) -> claims_page.ClaimIndex:
         return claims_page.ClaimIndex.build(cg)
 
 
+def rename(cg: ClaimGraph, who: str, old: ox.Literal, new: ox.Literal) -> Delta:
+    """Replaces the name ``old`` of ``who`` with ``new``, in the graph that holds it."""
+    (was,) = cg.store.quads(ox.NamedNode(who), ox.NamedNode(SCHEMA + "name"), old)
+    return Delta(remove=[was], add=[ox.Quad(was.subject, was.predicate, new, was.graph_name)])
+
+
+def without_claim(cg: ClaimGraph, claim: str) -> Delta:
+    """The removal of ``claim`` with what is about it (statements, evidence, assessments), and
+    of what those say in turn, so that what is left validates."""
+    gone, todo = set(), [claim]
+    while todo:
+        node = todo.pop()
+        gone.add(node)
+        for q in cg.store.quads(None, None, ox.NamedNode(node)):
+            if isinstance(q.subject, ox.NamedNode) and q.subject.value not in gone:
+                todo.append(q.subject.value)
+    return Delta(remove=about(cg, *gone))
+
+
+def sparql_update(client: FlaskClient, update: str) -> None:
+    reply = client.post("/update", data=update, headers=UPDATE)
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+
+
 def test_incremental_update_equals_full_rebuild(
-    settings: Settings, seeded: ClaimGraph, monkeypatch: pytest.MonkeyPatch
+    settings: Settings,
+    seeded: ClaimGraph,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
-    app = create_app(settings, graph=seeded)
+    app = create_app(dataclasses.replace(settings, write_token=TOKEN), graph=seeded)
+    client = app.test_client()
+    request.addfinalizer(app.extensions["claimgraph.sparql"].close)
     before = index_of(app)
     updates = count_calls(monkeypatch, "updated")
     quads = denial(seeded)
-    steps = [
-        lambda: seeded.write(Delta(add=quads)),
-        lambda: seeded.load([MINIMAL]),
-        lambda: seeded.write(
-            Delta(
-                add=[
-                    ox.Quad(
-                        ox.NamedNode(BIZARRE),
-                        ox.NamedNode("https://claimgraph.org/ontology#text"),
-                        ox.Literal("奇怪的故事", language="zh"),
-                        ox.NamedNode(BASE + "graph/t"),
-                    )
-                ]
-            )
+    english = ox.Literal("Test Critic", language="en")
+    renamed = ox.Literal("A Renamed Critic", language="en")
+    steps: list[tuple[Callable[[], object], Callable[[claims_page.ClaimIndex], bool]]] = [
+        (lambda: seeded.write(Delta(add=quads)), lambda i: CRITIC in i.entries[BIZARRE].speakers),
+        (lambda: seeded.load([MINIMAL]), lambda i: FACTORY in i.entries),
+        (
+            lambda: seeded.write(
+                Delta(
+                    add=[
+                        ox.Quad(
+                            ox.NamedNode(BIZARRE),
+                            ox.NamedNode(CG + "text"),
+                            ox.Literal("奇怪的故事", language="zh"),
+                            ox.NamedNode(BASE + "graph/t"),
+                        )
+                    ]
+                )
+            ),
+            lambda i: i.entries[BIZARRE].langs == ("en", "zh"),
         ),
-        lambda: seeded.write(
-            swap(seeded, STATEMENT, "cg:stance", "stance:denies", "stance:questions")
+        (
+            lambda: seeded.write(
+                swap(seeded, STATEMENT, "cg:stance", "stance:denies", "stance:questions")
+            ),
+            lambda i: STANCE + "denies" not in i.entries[BIZARRE].stances,
         ),
-        lambda: seeded.write(
-            swap(seeded, REVIEW, "cg:normalizedVerdict", "verdict:FALSE", "verdict:MIXTURE")
+        (
+            lambda: seeded.write(
+                swap(seeded, REVIEW, "cg:normalizedVerdict", "verdict:FALSE", "verdict:MIXTURE")
+            ),
+            lambda i: i.entries[FACTORY].verdicts == (VERDICT + "MIXTURE",),
         ),
-        lambda: seeded.write(Delta(remove=about(seeded, STATEMENT))),
-        lambda: seeded.write(
-            Delta(remove=about(seeded, REVIEW, BASE + "id/rating/checkers-united-mostly-false"))
+        (  # a statement moves to another claim
+            lambda: seeded.write(swap(seeded, STATEMENT, "cg:claim", BIZARRE, FACTORY)),
+            lambda i: (
+                CRITIC in i.entries[FACTORY].speakers and CRITIC not in i.entries[BIZARRE].speakers
+            ),
+        ),
+        (  # a review moves to another claim
+            lambda: seeded.write(swap(seeded, REVIEW, "schema:itemReviewed", FACTORY, BIZARRE)),
+            lambda i: (
+                i.entries[BIZARRE].verdicts == (VERDICT + "MIXTURE",)
+                and not i.entries[FACTORY].verdicts
+            ),
+        ),
+        (  # a speaker renamed
+            lambda: seeded.write(rename(seeded, CRITIC, english, renamed)),
+            lambda i: (CRITIC, "A Renamed Critic") in i.choices()["speaker"],
+        ),
+        (  # … and left without an English name
+            lambda: seeded.write(
+                rename(seeded, CRITIC, renamed, ox.Literal("Kritiker", language="de"))
+            ),
+            lambda i: CRITIC not in i.names and CRITIC in i.entries[FACTORY].speakers,
+        ),
+        (  # a topic changed
+            lambda: seeded.write(swap(seeded, FACTORY, "cg:topic", TOPIC, "topic:espionage")),
+            lambda i: (
+                i.entries[FACTORY].topics
+                == (TOPIC_NS + "crane-manufacturing", TOPIC_NS + "espionage")
+            ),
+        ),
+        (  # a SPARQL Update over HTTP: its delta is read under the write lock
+            lambda: sparql_update(
+                client,
+                f"""PREFIX cg: <{CG}> PREFIX stance: <{STANCE}>
+                DELETE {{ GRAPH ?g {{ ?s cg:stance ?x }} }}
+                INSERT {{ GRAPH ?g {{ ?s cg:stance stance:asserts }} }}
+                WHERE {{ VALUES ?s {{ <{STATEMENT}> }} GRAPH ?g {{ ?s cg:stance ?x }} }}""",
+            ),
+            lambda i: (CRITIC, STANCE + "asserts", "2025-05-01") in i.entries[FACTORY].said,
+        ),
+        (  # a claim deleted, with its statements, evidence and assessment
+            lambda: seeded.write(without_claim(seeded, FACTORY)),
+            lambda i: FACTORY not in i.entries and ("speaker", CRITIC) not in i.tally,
+        ),
+        (
+            lambda: seeded.write(
+                Delta(remove=about(seeded, REVIEW, BASE + "id/rating/checkers-united-mostly-false"))
+            ),
+            lambda i: not i.entries[BIZARRE].verdicts,
         ),
     ]
-    for step in steps:
+    for number, (step, check) in enumerate(steps, 1):
         kept = dict(before.entries)
         step()
         fresh = index_of(app)
         assert before.entries == kept  # pages still reading the previous index see no change
+        assert check(fresh), number
         scratch = rebuilt(app, seeded)
-        assert fresh.entries == scratch.entries and fresh.names == scratch.names
-        assert fresh.tally == scratch.tally and fresh.choices() == scratch.choices()
+        assert fresh.entries == scratch.entries and fresh.names == scratch.names, number
+        assert fresh.tally == scratch.tally and fresh.choices() == scratch.choices(), number
         for sort in claims_page.SORTS:
-            assert fresh.ordered(sort) == scratch.ordered(sort)
+            assert fresh.ordered(sort) == scratch.ordered(sort), (number, sort)
         before = fresh
     assert len(updates) == len(steps)
-    assert FACTORY in before.entries and not before.entries[FACTORY].verdicts
-    assert (CRITIC, "Test Critic") not in before.choices()["speaker"]  # no statement left
-    assert before.entries[BIZARRE].langs == ("en", "zh")
 
 
 def test_big_dropped_or_unseen_writes_rebuild_the_index(
@@ -283,3 +377,160 @@ def test_big_dropped_or_unseen_writes_rebuild_the_index(
     seeded.write(Delta(add=denial(seeded)))  # small, seen: followed
     assert BIZARRE in iris(client, stance="denies")
     assert (len(builds), len(updates)) == (3, 1)
+
+
+def test_a_request_during_a_write_serves_the_index_before_it(
+    settings: Settings, seeded: ClaimGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listeners run before the new generation is published: a request made meanwhile
+    reads the previous index, and the next one after the write updates it (no rebuild)."""
+    app = create_app(settings, graph=seeded)
+    client = app.test_client()
+    previous = index_of(app)
+    builds, updates = count_calls(monkeypatch, "build"), count_calls(monkeypatch, "updated")
+    during: list[claims_page.ClaimIndex] = []
+
+    def request_meanwhile(generation: int, delta: Delta) -> None:
+        during.append(index_of(app))
+        assert BIZARRE not in iris(client, stance="denies")
+
+    seeded.write_listeners.insert(0, request_meanwhile)
+    seeded.write(Delta(add=denial(seeded)))
+    assert during == [previous]
+    assert BIZARRE in iris(client, stance="denies")
+    assert (len(builds), len(updates)) == (0, 1)
+
+
+def test_a_failing_listener_neither_fails_the_write_nor_stops_the_others(
+    settings: Settings, seeded: ClaimGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = create_app(settings, graph=seeded).test_client()
+    iris(client)
+    builds, updates = count_calls(monkeypatch, "build"), count_calls(monkeypatch, "updated")
+
+    def broken(generation: int, delta: Delta) -> None:
+        raise RuntimeError("a cache of something else")
+
+    seeded.write_listeners.insert(0, broken)
+    seeded.write(Delta(add=denial(seeded)))  # stored, and said so
+    assert BIZARRE in iris(client, stance="denies")
+    assert (len(builds), len(updates)) == (0, 1)  # the claims index followed it all the same
+
+    def unreadable(delta: Delta) -> frozenset[str] | None:
+        raise RuntimeError("cannot tell what it touched")
+
+    monkeypatch.setattr(claims_page, "touched_by", unreadable)
+    seeded.load([MINIMAL])
+    assert iris(client, verdict="FALSE") == {FACTORY}  # rebuilt from the store
+    assert (len(builds), len(updates)) == (1, 1)
+
+
+def test_a_failed_update_serves_the_previous_index_then_rebuilds(
+    settings: Settings, seeded: ClaimGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(dataclasses.replace(settings, page_refresh_wait=0.0), graph=seeded)
+    client = app.test_client()
+    iris(client)
+    gate, original = threading.Event(), claims_page.ClaimIndex.build
+
+    def failing(*args: Any) -> Any:
+        raise TimeoutError("the store did not answer in time")
+
+    def held(cg: ClaimGraph) -> claims_page.ClaimIndex:
+        assert gate.wait(30)
+        return original(cg)
+
+    monkeypatch.setattr(claims_page.ClaimIndex, "updated", failing)
+    monkeypatch.setattr(claims_page.ClaimIndex, "build", held)
+    seeded.write(Delta(add=denial(seeded)))
+    assert BIZARRE not in iris(client, stance="denies")  # 200, the index before the write
+    gate.set()
+    join_refreshes()
+    assert BIZARRE in iris(client, stance="denies")
+
+
+def join_refreshes() -> None:
+    for thread in threading.enumerate():
+        if thread.name.startswith("summary:"):
+            thread.join(30)
+
+
+def test_a_big_update_runs_in_the_background(
+    settings: Settings, seeded: ClaimGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = create_app(settings, graph=seeded).test_client()
+    iris(client)
+    monkeypatch.setattr(claims_page, "CHUNK", 10)
+    where: list[str] = []
+    original = claims_page.ClaimIndex.updated
+
+    def updated(index: claims_page.ClaimIndex, cg: ClaimGraph, touched: set[str]) -> Any:
+        where.append(threading.current_thread().name)
+        return original(index, cg, touched)
+
+    monkeypatch.setattr(claims_page.ClaimIndex, "updated", updated)
+    seeded.write(Delta(add=denial(seeded)))  # 4 resources: in the request
+    assert BIZARRE in iris(client, stance="denies")
+    seeded.load([MINIMAL])  # more than a chunk of them: in the background
+    assert iris(client, verdict="FALSE") == {FACTORY}  # waited for (page_refresh_wait)
+    assert where == [threading.current_thread().name, "summary:claims:index"]
+
+
+def test_filtered_views_kept_are_bounded(
+    settings: Settings, seeded: ClaimGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = index_of(create_app(settings, graph=seeded))
+    total = len(index.entries)
+    monkeypatch.setattr(claims_page, "MEMO_ENTRIES", total + 1, raising=False)
+    views = [claims_page.Query(lang="en"), claims_page.Query(q="e")]
+    views += [claims_page.Query(q=f"{letter}") for letter in "aiou"]
+    for query in views:
+        found = index.find(query)
+        assert index.find(query) is found  # kept for paging
+        kept = index._matches.values()
+        assert sum(map(len, kept)) <= max(total + 1, len(found))
+    assert len(index._matches) < len(views)
+
+
+def test_apps_over_one_graph_do_not_pile_up_listeners(
+    settings: Settings, seeded: ClaimGraph
+) -> None:
+    for _ in range(5):
+        create_app(settings, graph=seeded)
+    gc.collect()
+    app = create_app(settings, graph=seeded)
+    assert len(seeded.write_listeners) == 1
+    claims_page.init_app(app, seeded)  # again: not twice
+    assert len(seeded.write_listeners) == 1
+
+
+def test_a_read_cut_at_the_row_bound_is_logged(
+    settings: Settings,
+    seeded: ClaimGraph,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = create_app(settings, graph=seeded)
+    rebuilt(app, seeded)
+    assert "bound" not in caplog.text
+    monkeypatch.setattr(claims_page, "MAX_ROWS", 3)
+    rebuilt(app, seeded)
+    assert "stopped at its bound of 3 rows" in caplog.text
+
+
+def test_blank_node_claims_are_left_out(settings: Settings, seeded: ClaimGraph) -> None:
+    graph = ox.NamedNode(BASE + "graph/t")
+    seeded.store.apply(
+        Delta(
+            add=[
+                ox.Quad(
+                    ox.BlankNode("b1"), ox.NamedNode(RDF_TYPE), ox.NamedNode(CG + "Claim"), graph
+                ),
+                ox.Quad(
+                    ox.BlankNode("b1"), ox.NamedNode(CG + "text"), ox.Literal("Anonymous"), graph
+                ),
+            ]
+        )
+    )
+    index = rebuilt(create_app(settings, graph=seeded), seeded)
+    assert index.entries and all(iri.startswith("https://") for iri in index.entries)

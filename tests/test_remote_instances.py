@@ -18,6 +18,7 @@ from server.config import Settings
 from server.core import WRITE_ATTEMPTS, ClaimGraph
 from server.errors import StoreError, ValidationFailed, WriteConflict
 from server.formats import by_name
+from server.pages import claims as claims_page
 from server.rdfio import parse
 from server.store import Delta
 from server.validation import Report, Validator
@@ -272,3 +273,41 @@ def test_a_graph_read_over_a_remote_store_reads_no_generation(
         "/graph-store", query_string={"graph": GRAPH.value}, headers={"Accept": "text/turtle"}
     )
     assert reply.status_code == 200 and "ETag" not in reply.headers
+
+
+def test_an_instances_own_write_is_followed_by_its_claims_index_without_a_rebuild(
+    instances: tuple[ClaimGraph, ClaimGraph], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write's listeners run before its generation is published, even where the store's
+    generation is read again meanwhile: a request made then reads the index before the write,
+    and the next one updates it from what the write touched."""
+    a, _ = instances
+    monkeypatch.setattr(a, "settings", a.settings.replace(store_refresh=0.0))  # read each time
+    client = create_app(a.settings, graph=a).test_client()
+
+    def denied() -> set[str]:
+        reply = client.get("/claims.json", query_string={"stance": "denies", "per_page": "200"})
+        assert reply.status_code == 200
+        return {c["iri"] for c in reply.get_json()["claims"]}
+
+    assert BIZARRE not in denied()
+    calls: list[str] = []
+    for name in ("build", "updated"):
+        original = getattr(claims_page.ClaimIndex, name)
+
+        def counted(*args: object, _name: str = name, _original: object = original) -> object:
+            calls.append(_name)
+            return _original(*args)  # type: ignore[operator]
+
+        monkeypatch.setattr(claims_page.ClaimIndex, name, counted)
+    before = a.generation
+    during: list[tuple[int, int, bool]] = []
+
+    def meanwhile(generation: int, delta: Delta) -> None:
+        during.append((generation, a.generation, BIZARRE in denied()))
+
+    a.write_listeners.insert(0, meanwhile)
+    a.write(Delta(add=parse(DENIAL.encode(), by_name("turtle"), graph=GRAPH, iris=a.iris)))
+    assert during == [(before + 1, before, False)]
+    assert a.generation == before + 1 and BIZARRE in denied()
+    assert calls == ["updated"]

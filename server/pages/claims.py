@@ -9,8 +9,10 @@ import csv
 import io
 import itertools
 import json
+import logging
 import re
 import threading
+import weakref
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +38,9 @@ from server.pages.common import (
     values,
 )
 from server.store import Delta
+from server.summaries import Step
+
+log = logging.getLogger(__name__)
 
 PER_PAGE = 25
 MAX_PER_PAGE = 200
@@ -195,6 +200,7 @@ class Entry:
 MAX_ROWS = 5_000_000
 CHUNK = 400
 MEMO_SIZE = 32  # filtered views whose matches are kept per index
+MEMO_ENTRIES = 100_000  # entries kept across them (more only for a single view)
 MAX_SPEAKERS, MAX_LANGS = 500, 50  # choices in the filter form
 # A write touching more resources than this (or dropping graphs, or with blank nodes) is not
 # followed: the index is rebuilt from the whole graph, as after a bulk load.
@@ -239,10 +245,21 @@ class _Facts:
 
 
 def _rows(cg: ClaimGraph, sparql: str) -> Iterator[tuple[Any, ...]]:
-    """The solutions of a SELECT as tuples of terms (``None``: unbound): no dict per row."""
+    """The solutions of a SELECT as tuples of terms (``None``: unbound): no dict per row. A
+    read that reaches ``MAX_ROWS`` is cut there: logged, as the index then misses facts."""
     result = cg.store.query(f"{PROLOGUE}{sparql} LIMIT {MAX_ROWS}")
     assert isinstance(result, ox.QuerySolutions)
-    return (tuple(solution) for solution in result)
+    count = 0
+    for solution in result:
+        count += 1
+        yield tuple(solution)
+    if count >= MAX_ROWS:
+        log.warning(
+            "a read of the claims index stopped at its bound of %d rows: the index misses what "
+            "lies beyond (%s)",
+            MAX_ROWS,
+            " ".join(sparql.split())[:200],
+        )
 
 
 def _scopes(var: str, iris: Collection[str] | None) -> list[str]:
@@ -289,6 +306,8 @@ def read_entries(cg: ClaimGraph, claims: Collection[str] | None = None) -> dict[
             f"SELECT ?claim ?t WHERE {{ {scope} ?claim a cg:Claim "
             "OPTIONAL { ?claim cg:text ?t } }",
         ):
+            if not isinstance(claim, ox.NamedNode):  # a claim has an IRI to link to
+                continue
             typed.add(claim.value)
             if isinstance(text, ox.Literal):
                 facts[claim.value].texts.append(text)
@@ -358,6 +377,8 @@ class ClaimIndex:
         self._nearly = nearly  # the entries nearly in text order (the previous index's)
         self._orders: dict[str, list[Entry]] = {}
         self._matches: dict[tuple[str, ...], list[Entry]] = {}
+        self._kept = 0  # entries in _matches
+        self._memo_lock = threading.Lock()
         self._choices: dict[str, list[tuple[str, str]]] = {}
 
     @classmethod
@@ -369,20 +390,24 @@ class ClaimIndex:
 
     def updated(self, cg: ClaimGraph, touched: set[str]) -> ClaimIndex:
         """The index after writes that touched (as subject, or as the claim of a statement or
-        review) the resources ``touched``: only the claims concerned are read again."""
-        claims = set(touched)
-        todo = sorted(touched)
-        for i in range(0, len(todo), CHUNK):
-            rows = select(
+        review) the resources ``touched``: only the claims concerned are read again (those of
+        ``touched`` that are claims now, and those of their statements and reviews); those of
+        ``touched`` that were claims and are no more leave the index."""
+        claims: set[str] = set()
+        for scope in _scopes("?x", touched):
+            for x, claim in _rows(
                 cg,
-                f"""SELECT DISTINCT ?claim WHERE {{ VALUES ?x {{ {values(todo[i : i + CHUNK])} }}
-                  {{ ?x cg:claim ?claim }} UNION {{ ?x schema:itemReviewed ?claim }} }}
-                  LIMIT {MAX_ROWS}""",
-            )
-            claims.update(r["claim"].value for r in rows if isinstance(r["claim"], ox.NamedNode))
+                f"SELECT DISTINCT ?x ?claim WHERE {{ {scope} {{ ?x a cg:Claim }} "
+                "UNION { ?x cg:claim ?claim . ?claim a cg:Claim } "
+                "UNION { ?x schema:itemReviewed ?claim . ?claim a cg:Claim } }",
+            ):
+                found = x if claim is None else claim
+                if isinstance(found, ox.NamedNode):
+                    claims.add(found.value)
+        stale = claims | (touched & self.entries.keys())  # read again, or no claim any more
         fresh = read_entries(cg, claims)
         entries = dict(self.entries)
-        for iri in claims:
+        for iri in stale:
             if iri in fresh:
                 entries[iri] = fresh[iri]
             else:
@@ -392,16 +417,14 @@ class ClaimIndex:
             names.pop(iri, None)
         names.update(read_names(cg, touched))
         tally = self.tally.copy()
-        tally.subtract(_tally(self.entries[c] for c in claims & self.entries.keys()))
+        tally.subtract(_tally(self.entries[c] for c in stale & self.entries.keys()))
         tally.update(_tally(fresh.values()))
         # the previous text order with the claims read again moved to the end: sorting that
         # is one pass and a merge, a fraction of sorting from scratch
         old = self._orders.get("text")
         nearly = None
         if old is not None:
-            nearly = [e for e in old if e.iri not in claims] + [
-                fresh[c] for c in claims & fresh.keys()
-            ]
+            nearly = [e for e in old if e.iri not in stale] + list(fresh.values())
         return ClaimIndex(entries, names, +tally, nearly)
 
     def choices(self) -> dict[str, list[tuple[str, str]]]:
@@ -436,9 +459,14 @@ class ClaimIndex:
         hit = self._matches.get(key)
         if hit is None:
             hit = [e for e in self.ordered(query.sort) if admit(e)]
-            if len(self._matches) >= MEMO_SIZE:
-                self._matches.clear()
-            self._matches[key] = hit
+            with self._memo_lock:  # the oldest views go first; one alone may be bigger
+                while self._matches and (
+                    len(self._matches) >= MEMO_SIZE or self._kept + len(hit) > MEMO_ENTRIES
+                ):
+                    self._kept -= len(self._matches.pop(next(iter(self._matches))))
+                if key not in self._matches:
+                    self._matches[key] = hit
+                    self._kept += len(hit)
         return hit
 
 
@@ -453,7 +481,11 @@ class Changes:
         self._touched: dict[int, frozenset[str] | None] = {}
 
     def record(self, generation: int, delta: Delta) -> None:
-        touched = touched_by(delta)
+        try:
+            touched = touched_by(delta)
+        except Exception:  # not followed: the next list request rebuilds the index
+            log.exception("reading what write generation %d touched failed", generation)
+            touched = None
         with self._lock:
             self._touched[generation] = touched
             while len(self._touched) > self._keep:
@@ -485,21 +517,46 @@ def touched_by(delta: Delta) -> frozenset[str] | None:
     return frozenset(out)
 
 
+class _Follow:
+    """The write listener feeding one app's ``Changes``, held weakly: a graph may outlive its
+    apps (tests make many over one graph). Once the app is gone it does nothing, and the next
+    ``init_app`` over the graph drops it."""
+
+    def __init__(self, changes: Changes) -> None:
+        self.changes = weakref.ref(changes)
+
+    def __call__(self, generation: int, delta: Delta) -> None:
+        changes = self.changes()
+        if changes is not None:
+            changes.record(generation, delta)
+
+
 def init_app(app: Flask, graph: ClaimGraph) -> None:
-    changes = app.extensions["claimgraph.claim-changes"] = Changes()
-    graph.write_listeners.append(changes.record)
+    changes = app.extensions.get("claimgraph.claim-changes")
+    if not isinstance(changes, Changes):
+        changes = app.extensions["claimgraph.claim-changes"] = Changes()
+    kept = [
+        f for f in graph.write_listeners if not (isinstance(f, _Follow) and f.changes() is None)
+    ]
+    if not any(isinstance(f, _Follow) and f.changes() is changes for f in kept):
+        kept.append(_Follow(changes))
+    graph.write_listeners[:] = kept
 
 
 def index() -> ClaimIndex:
     """The claims index of the current write generation: after writes seen here, updated
-    from what they touched; otherwise (first use, a big write, another instance's write)
+    from what they touched (in the request when they touched at most one chunk of resources,
+    else in the background); otherwise (first use, a big write, another instance's write)
     built from the whole graph, in the background once there is a previous one to serve."""
     cg = claimgraph()
     changes: Changes = current_app.extensions["claimgraph.claim-changes"]
 
-    def update(old: ClaimIndex, since: int, until: int) -> ClaimIndex | None:
+    def update(old: ClaimIndex, since: int, until: int) -> Step[ClaimIndex] | None:
         touched = changes.since(since, until)
-        return None if touched is None else old.updated(cg, touched)
+        if touched is None:
+            return None
+        # within one chunk of reads, in the request; a bigger one in the background
+        return Step(lambda: old.updated(cg, touched), quick=len(touched) <= CHUNK)
 
     return cached("claims:index", lambda: ClaimIndex.build(cg), may_lag=True, update=update)
 
