@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DATA_DIR ?= var/store
 
-.PHONY: serve test lint typecheck check bench bench-1m bench-endpoint clean
+.PHONY: serve test lint typecheck check bench bench-1m bench-serve clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,8 +35,8 @@ bench: $(STAMP)
 bench-1m: $(STAMP)
 	$(BIN)/python -m bench.run --sizes 1000000
 
-bench-endpoint: $(STAMP)
-	$(BIN)/python -m bench.endpoint --statements 10000
+bench-serve: $(STAMP)
+	$(BIN)/python -m bench.throughput --statements 100000
 
 clean:
 	rm -rf $(VENV) var

@@ -1,13 +1,17 @@
-"""The benchmark: ``python -m bench.run --sizes 10000,100000`` prints one Markdown table.
+"""The benchmark: ``python -m bench.run --sizes 10000,100000`` prints one Markdown table per size.
 
-For each size it generates a case file, then measures, against rdflib's own engine on the same
-data in the same run: load throughput; the research battery (``bench/queries/*.rq``); and a
-validated write of 100 statements (``ClaimGraph.write``) against whole-graph validation.
+For each size it generates a case file, then measures, side by side on the same data in the
+same run: ClaimGraph on the embedded Oxigraph store, rdflib's own in-memory engine, and
+ClaimGraph on Virtuoso through the remote store (with Virtuoso's own endpoint next to it):
+load throughput; each research query (``bench/queries/*.rq``), in process and through
+``/sparql``; the claim page; a validated write of 100 statements (``ClaimGraph.write``, against
+whole-graph validation for rdflib); the N-Quads dump; peak memory.
 
 Each size runs in a fresh process, so peak memory is per size; rdflib runs in another process,
 and each rdflib query in a forked child that is killed when it passes ``--rdflib-limit``
 (a query inside rdflib's engine cannot be interrupted any other way). A query that passed the
-limit at one size is not run again at a larger one.
+limit at one size is not run again at a larger one. Virtuoso (Debian's ``virtuoso-opensource``,
+installed when missing) runs as a throw-away server per size, its client in another process.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import tempfile
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -35,13 +39,16 @@ import pyoxigraph as ox
 import pyshacl
 import rdflib
 
+from bench import service
 from bench.generate import CaseFileGenerator
+from server.app import create_app
 from server.config import Settings
 from server.core import ClaimGraph
 from server.errors import ValidationFailed
 from server.store import Delta
 from server.store.embedded import EmbeddedStore
-from server.validation import Validator
+from server.store.remote import RemoteStore
+from server.validation import Report, Validator
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERY_DIR = Path(__file__).resolve().parent / "queries"
@@ -52,6 +59,8 @@ TARGET_LOAD_TPS = 200_000
 TARGET_BATTERY_SPEEDUP = 20.0
 TARGET_WRITE_S = 0.250
 TARGET_WRITE_AT = 100_000
+TARGET_CLAIM_PAGE_S = 0.050
+TARGET_ENDPOINT_RATIO = 2.0  # ClaimGraph's /sparql ÷ Virtuoso's own endpoint
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,10 @@ class Options:
     shacl_max_statements: int = 10_000
     writes: int = 5
     write_statements: int = 100
+    claim_pages: int = 20
+    dump_limit_s: float = 120.0
+    virtuoso: bool = True
+    remote_timeout_s: float = 600.0
 
 
 @dataclass
@@ -85,7 +98,34 @@ class RdflibResult:
     triples: int
     queries: dict[str, Timing]
     shacl: Timing | None
+    dump: Timing
     peak_rss_mb: dict[str, float]  # phase → MB (queries: the largest query child)
+
+
+@dataclass
+class Writes:
+    """Timed validated writes (the first, a warm-up, is not among ``times``)."""
+
+    times: list[float] = field(default_factory=list)
+    quads: int = 0
+    focus_nodes: int = 0
+    refused: int = 0  # writes the validator refused (then applied unvalidated: see timed_writes)
+    problem: str | None = None
+
+
+@dataclass
+class RemoteResult:
+    """ClaimGraph on Virtuoso (through ``RemoteStore``), and Virtuoso's own endpoint."""
+
+    server: str
+    load_s: float
+    queries: dict[str, Timing]  # ClaimGraph's /sparql over the remote store (rows: its answer)
+    endpoint: dict[str, Timing]  # the same POST to Virtuoso's own /sparql
+    claim_page: service.PageTiming
+    writes: Writes
+    dump: Timing
+    peak_rss_mb: dict[str, float]  # the ClaimGraph process, per phase
+    server_peak_mb: float | None  # virtuoso-t
 
 
 @dataclass
@@ -95,13 +135,14 @@ class SizeResult:
     generate_s: float
     load_s: dict[str, float]  # method → seconds for ``quads`` quads
     queries: dict[str, Timing]
-    writes: list[float]
-    write_quads: int
-    write_focus_nodes: int
-    write_refused: int  # writes the validator refused (then applied unvalidated: see run_size)
-    write_problem: str | None
+    sparql: dict[str, Timing]  # the same queries through ClaimGraph's /sparql over HTTP
+    claim_page: service.PageTiming
+    writes: Writes
+    dump: Timing
     rdflib: RdflibResult | None
     rdflib_note: str
+    virtuoso: RemoteResult | None
+    virtuoso_note: str
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
 
 
@@ -193,6 +234,44 @@ def _ontology_quads(graph: ClaimGraph) -> list[ox.Quad]:
     return quads
 
 
+def timed_writes(graph: ClaimGraph, batches: list[list[ox.Quad]]) -> Writes:
+    """Each batch through ``ClaimGraph.write`` (validated, atomic); the first is a warm-up."""
+    out = Writes(quads=len(batches[1]) if len(batches) > 1 else 0)
+    for i, batch in enumerate(batches):
+        delta = Delta(add=batch)
+        t0 = time.perf_counter()
+        report: Report
+        try:
+            report = graph.write(delta)
+            accepted = True
+        except ValidationFailed as err:
+            report, accepted = err.report, False
+        elapsed = time.perf_counter() - t0
+        out.focus_nodes = report.focus_nodes
+        if not accepted:
+            # The batches conform (tests/test_bench_generator.py checks that): a refusal
+            # is the validator's error. Store the batch anyway, or every later batch,
+            # which refers to its claims and sources, would be refused for a real reason.
+            out.problem = out.problem or report.text(limit=5)
+            graph.store.apply(delta)
+        if i > 0:
+            out.times.append(elapsed)
+            out.refused += not accepted
+    return out
+
+
+def _battery(run: Callable[[str], int], opts: Options) -> dict[str, Timing]:
+    return {
+        name: _median_runs(lambda text=text: run(text), opts.runs, opts.budget_s)  # type: ignore[misc]
+        for name, text in battery()
+    }
+
+
+def _service_settings(opts: Options, **fields: Any) -> Settings:
+    """The service as ``claimgraph serve`` runs it, with room for the battery's big queries."""
+    return Settings(seed=False, query_timeout=opts.rdflib_limit_s * 5, max_rows=1_000_000, **fields)
+
+
 def run_size(statements: int, opts: Options, skip_rdflib: frozenset[str]) -> SizeResult:
     _reset_peak()
     peaks: dict[str, float] = {}
@@ -221,9 +300,9 @@ def run_size(statements: int, opts: Options, skip_rdflib: frozenset[str]) -> Siz
         with nq_path.open("rb") as f:
             store.bulk_load(ox.parse(f, ox.RdfFormat.N_QUADS))
         load_s["parse+bulk_load"] = time.perf_counter() - t0
-        store.close()
-        del store
-        store = EmbeddedStore(None)
+        in_memory = store
+        # The store the service then runs on: on disk, as `claimgraph serve --data-dir` keeps it.
+        store = EmbeddedStore(Path(tmp) / "store")
         t0 = time.perf_counter()
         store.bulk_load(quads)
         load_s["bulk_load"] = time.perf_counter() - t0
@@ -232,50 +311,50 @@ def run_size(statements: int, opts: Options, skip_rdflib: frozenset[str]) -> Siz
         gc.collect()
         peaks["load"] = _peak_mb()
 
-        settings = Settings(seed=False)
+        settings = _service_settings(opts)
         graph = ClaimGraph(settings, store=store)
         store.bulk_load(_ontology_quads(graph))
+        in_memory.bulk_load(_ontology_quads(graph))
+        app = create_app(settings, graph=graph)
 
-        _log(f"{statements}: research battery on Oxigraph")
+        # In process on the in-memory store (rdflib's conditions); through /sparql on disk (the
+        # service's): RocksDB's reads make whole-graph scans several times slower than memory.
+        _log(f"{statements}: research battery on Oxigraph, in memory and through /sparql")
         _reset_peak()
-        queries: dict[str, Timing] = {}
-        for name, text in battery():
-
-            def run(text: str = text, store: EmbeddedStore = store) -> int:
-                return materialise(store.query(text))
-
-            queries[name] = _median_runs(run, opts.runs, opts.budget_s)
+        queries = _battery(lambda text, s=in_memory: materialise(s.query(text)), opts)  # type: ignore[misc]
+        in_memory.close()
+        del in_memory
+        gc.collect()
+        with service.serving(app) as base:
+            sparql = _battery(lambda text: service.post_query(f"{base}/sparql", text), opts)
+            workers = app.extensions["claimgraph.sparql"].executor.pids()
+            worker_peak = sum(service.proc_peak_mb(pid) or 0.0 for pid in workers)
         peaks["queries"] = _peak_mb()
+        peaks["query workers"] = worker_peak
+
+        _log(f"{statements}: claim pages")
+        claims = service.sample_claims(graph, opts.claim_pages + 1, opts.seed)
+        claim_page = service.claim_pages(graph, app, claims)
 
         _log(f"{statements}: validated writes of {opts.write_statements} statements")
         _reset_peak()
-        writes: list[float] = []
-        problem: str | None = None
-        focus = refused = 0
         batches = [generator.write_batch(opts.write_statements) for _ in range(opts.writes + 1)]
-        for i, batch in enumerate(batches):
-            delta = Delta(add=batch)
-            t0 = time.perf_counter()
-            try:
-                report = graph.write(delta)
-                accepted = True
-            except ValidationFailed as err:
-                report, accepted = err.report, False
-            elapsed = time.perf_counter() - t0
-            focus = report.focus_nodes
-            if not accepted:
-                # The batches conform (tests/test_bench_generator.py checks that): a refusal
-                # is the validator's error. Store the batch anyway, or every later batch,
-                # which refers to its claims and sources, would be refused for a real reason.
-                problem = problem or report.text(limit=5)
-                store.apply(delta)
-            if i > 0:  # the first write warms up the validator
-                writes.append(elapsed)
-                refused += not accepted
+        writes = timed_writes(graph, batches)
         peaks["writes"] = _peak_mb()
+
+        _log(f"{statements}: dump")
+        t0 = time.perf_counter()
+        size = service.dump_nquads(graph)
+        dump = Timing(time.perf_counter() - t0, 1, size)
         graph.close()
-        del graph, store
+        del graph, store, app
         gc.collect()
+
+        batch_files = []
+        for i, batch in enumerate(batches):
+            batch_files.append(Path(tmp) / f"batch-{i}.nq")
+            with batch_files[-1].open("wb") as out:
+                ox.serialize(batch, out, ox.RdfFormat.N_QUADS)
 
         triples = n_quads
         rdflib_result: RdflibResult | None = None
@@ -293,20 +372,112 @@ def run_size(statements: int, opts: Options, skip_rdflib: frozenset[str]) -> Siz
             rdflib_result = in_fresh_process(
                 rdflib_host, nq_path, battery(), opts, skip_rdflib, shacl_batch
             )
+
+        remote: RemoteResult | None = None
+        remote_note = "not run (--no-virtuoso)"
+        if opts.virtuoso:
+            _log(f"{statements}: Virtuoso (its own process, and virtuoso-t)")
+            try:
+                remote = in_fresh_process(
+                    virtuoso_host, nq_path, n_quads, batch_files, claims, opts, Path(tmp)
+                )
+                remote_note = ""
+            except RuntimeError as err:  # not installable here, or it failed: say so
+                remote_note = f"Virtuoso failed: {str(err).strip().splitlines()[-1]}"
+                _log(remote_note)
     return SizeResult(
         statements=statements,
         quads=n_quads,
         generate_s=generate_s,
         load_s=load_s,
         queries=queries,
+        sparql=sparql,
+        claim_page=claim_page,
         writes=writes,
-        write_quads=len(batches[1]) if len(batches) > 1 else 0,
-        write_focus_nodes=focus,
-        write_refused=refused,
-        write_problem=problem,
+        dump=dump,
         rdflib=rdflib_result,
         rdflib_note=note,
+        virtuoso=remote,
+        virtuoso_note=remote_note,
         peak_rss_mb=peaks,
+    )
+
+
+# -- Virtuoso (its own process, and the server's) ------------------------------------------
+def virtuoso_host(
+    nq_path: Path,
+    n_quads: int,
+    batch_files: list[Path],
+    claims: list[str],
+    opts: Options,
+    tmp: Path,
+) -> RemoteResult:
+    from bench.virtuoso import Virtuoso
+
+    _reset_peak()
+    peaks: dict[str, float] = {}
+    root = tmp / "virtuoso"
+    root.mkdir()
+    # Its cache sized to the data (8 kB pages; about 400 bytes of cache per quad), 160 MB at least.
+    server = Virtuoso(
+        root,
+        max_query_seconds=int(opts.remote_timeout_s),
+        buffers=max(20_000, n_quads // 20),
+        max_rows=1_000_000,
+    )
+    server.start()
+    try:
+        store: RemoteStore = server.store(timeout=opts.remote_timeout_s)
+        _log("  Virtuoso: parse N-Quads + RemoteStore.bulk_load")
+        t0 = time.perf_counter()
+        with nq_path.open("rb") as f:
+            store.bulk_load(ox.parse(f, ox.RdfFormat.N_QUADS))
+        load_s = time.perf_counter() - t0
+        peaks["load"] = _peak_mb()
+        settings = _service_settings(opts, **server.settings())
+        graph = ClaimGraph(settings, store=store)
+        store.bulk_load(_ontology_quads(graph))
+        app = create_app(settings, graph=graph)
+
+        _log("  Virtuoso: research battery through the remote store and its own endpoint")
+        _reset_peak()
+        rows = {name: materialise(store.query(text)) for name, text in battery()}
+        with service.serving(app) as base:
+            queries = _battery(lambda text: service.post_query(f"{base}/sparql", text), opts)
+        for name, timing in queries.items():
+            timing.rows = rows[name]
+        endpoint = _battery(lambda text: service.post_query(server.query_url, text), opts)
+        peaks["queries"] = _peak_mb()
+
+        _log("  Virtuoso: claim pages")
+        claim_page = service.claim_pages(graph, app, claims)
+
+        _log("  Virtuoso: validated writes")
+        _reset_peak()
+        batches = []
+        for path in batch_files:
+            with path.open("rb") as f:
+                batches.append(list(ox.parse(f, ox.RdfFormat.N_QUADS)))
+        writes = timed_writes(graph, batches)
+        peaks["writes"] = _peak_mb()
+
+        _log("  Virtuoso: dump")
+        dump = time_in_child(lambda: service.dump_nquads(graph), 1, 0.0, opts.dump_limit_s)
+        server_peak = service.proc_peak_mb(server.process.pid) if server.process else None
+        version = (store.http.server or "Virtuoso").split()[0]
+        graph.close()
+    finally:
+        server.stop()
+    return RemoteResult(
+        server=version,
+        load_s=load_s,
+        queries=queries,
+        endpoint=endpoint,
+        claim_page=claim_page,
+        writes=writes,
+        dump=dump,
+        peak_rss_mb=peaks,
+        server_peak_mb=server_peak,
     )
 
 
@@ -396,6 +567,14 @@ def rdflib_host(
         timing = time_in_child(run, opts.rdflib_runs, opts.budget_s, opts.rdflib_limit_s)
         peaks["queries"] = max(peaks.get("queries", 0.0), timing.peak_mb or 0.0)
         results[name] = timing
+    _log("  rdflib: N-Quads dump")
+
+    def dump() -> int:
+        with tempfile.TemporaryFile() as out:
+            ds.serialize(destination=out, format="nquads")
+            return out.tell()
+
+    dumped = time_in_child(dump, 1, 0.0, opts.dump_limit_s)
     shacl: Timing | None = None
     if shacl_batch is not None:
         _log("  rdflib: whole-graph pyshacl validation")
@@ -415,7 +594,7 @@ def rdflib_host(
         if shacl.seconds is not None:
             peaks["writes"] = shacl.peak_mb or 0.0
             shacl.note = "" if shacl.rows == 1 else "does not conform"
-    return RdflibResult(load_s, triples, results, shacl, peaks)
+    return RdflibResult(load_s, triples, results, shacl, dumped, peaks)
 
 
 # -- the report ----------------------------------------------------------------------------
@@ -488,109 +667,183 @@ def battery_totals(res: SizeResult, limit_s: float) -> tuple[float, float | None
     return ox_total, total, bound
 
 
-def render(
-    results: list[SizeResult], opts: Options, started: dt.datetime, wall_s: float, load: float
-) -> str:
-    head = ["measurement"]
-    for r in results:
-        label = f"{_short(r.statements)} st. ({r.quads / 1e6:.2f}M triples)"
-        head += [f"{label}: ClaimGraph", "rdflib", "×"]
+def _total(timings: dict[str, Timing]) -> float:
+    return sum(t.seconds or 0.0 for t in timings.values())
+
+
+def _page(t: service.PageTiming) -> str:
+    return f"{_duration(t.median_s)} (p95 {_duration(t.p95_s)}, {t.pages} claims)"
+
+
+def _writes(w: Writes) -> str:
+    if not w.times:
+        return "—"
+    cell = f"{_duration(statistics.median(w.times))} (max {_duration(max(w.times))})"
+    if w.refused:
+        cell += f", {w.refused}/{len(w.times)} refused ⚠"
+    return cell
+
+
+def _dump(t: Timing | None) -> str:
+    if t is None:
+        return "—"
+    if t.seconds is None:
+        return t.note
+    return f"{_duration(t.seconds)} ({(t.rows or 0) / 1e6:,.0f} MB)"
+
+
+def _mb(value: float | None) -> str:
+    return f"{value:,.0f} MB" if value else ""
+
+
+COLUMNS = [
+    "measurement",
+    "ClaimGraph on embedded Oxigraph (in memory · `/sparql` on disk)",
+    "rdflib in memory",
+    "rdflib ÷ Oxigraph",
+    "ClaimGraph on Virtuoso (remote store; queries: `/sparql`)",
+    "Virtuoso's own endpoint",
+    "Oxigraph `/sparql` ÷ Virtuoso's endpoint",
+    "`/sparql` on Virtuoso ÷ Virtuoso's endpoint",
+]
+
+
+def size_table(r: SizeResult, opts: Options) -> list[str]:
+    """One size's table: a row per measurement, a column per engine (see ``COLUMNS``)."""
+    lib, virt = r.rdflib, r.virtuoso
     rows: list[list[str]] = []
 
-    def row(label: str, cells: Iterable[tuple[str, str, str]]) -> None:
-        rows.append([label] + [c for triple in cells for c in triple])
+    def row(label: str, *cells: str) -> None:
+        rows.append([label, *cells, *[""] * (len(COLUMNS) - 1 - len(cells))])
 
-    row("generate (quads/s)", ((_rate(r.quads, r.generate_s), "", "") for r in results))
+    row("generate (quads/s)", _rate(r.quads, r.generate_s))
     row(
-        "load: `bulk_load` of quads in memory",
-        ((_rate(r.quads, r.load_s["bulk_load"]), "", "") for r in results),
+        "load: parse the N-Quads file + load (rdflib: `Dataset.parse`; Virtuoso: "
+        "`RemoteStore.bulk_load`, INSERT DATA batches)",
+        _rate(r.quads, r.load_s["parse+bulk_load"]),
+        _rate(r.quads, lib.load_s) if lib else "skipped",
+        _ratio(lib.load_s, r.load_s["parse+bulk_load"]) if lib else "—",
+        _rate(r.quads, virt.load_s) if virt else "—",
     )
-    row(
-        "load: `apply(Delta(add=…))`, one transaction",
-        ((_rate(r.quads, r.load_s["apply"]), "", "") for r in results),
-    )
-
-    def parse_cells(r: SizeResult) -> tuple[str, str, str]:
-        ours = r.load_s["parse+bulk_load"]
-        if r.rdflib is None:
-            return _rate(r.quads, ours), "skipped", "—"
-        theirs = r.rdflib.load_s
-        return _rate(r.quads, ours), _rate(r.quads, theirs), _ratio(theirs, ours)
-
-    row("load: parse N-Quads file + load (rdflib: `Dataset.parse`)", map(parse_cells, results))
+    row("load: `bulk_load` of parsed quads, on disk", _rate(r.quads, r.load_s["bulk_load"]))
+    row("load: `apply(Delta(add=…))`, one transaction", _rate(r.quads, r.load_s["apply"]))
 
     for name, _ in battery():
-
-        def query_cells(r: SizeResult, name: str = name) -> tuple[str, str, str]:
-            ours = r.queries[name]
-            cell = f"{_duration(ours.seconds)} ({ours.rows} rows)"
-            if r.rdflib is None:
-                return cell, "skipped", "—"
-            theirs = r.rdflib.queries[name]
+        ours, http = r.queries[name], r.sparql[name]
+        cells = [
+            f"{_duration(ours.seconds)} · `/sparql` {_duration(http.seconds)} ({ours.rows} rows)"
+        ]
+        if lib is None:
+            cells += ["skipped", "—"]
+        else:
+            theirs = lib.queries[name]
             if theirs.seconds is None:
-                return cell, theirs.note, _ratio(opts.rdflib_limit_s, ours.seconds, True)
-            mark = "" if theirs.rows == ours.rows else f" ⚠ {theirs.rows} rows"
-            return cell, _duration(theirs.seconds) + mark, _ratio(theirs.seconds, ours.seconds)
+                cells += [theirs.note, _ratio(opts.rdflib_limit_s, ours.seconds, True)]
+            else:
+                mark = "" if theirs.rows == ours.rows else f" ⚠ {theirs.rows} rows"
+                cells += [_duration(theirs.seconds) + mark, _ratio(theirs.seconds, ours.seconds)]
+        if virt is not None:
+            remote, own = virt.queries[name], virt.endpoint[name]
+            mark = "" if remote.rows == ours.rows else f" ⚠ {remote.rows} rows"
+            cells += [
+                _duration(remote.seconds) + mark,
+                _duration(own.seconds),
+                _ratio(http.seconds, own.seconds),
+                _ratio(remote.seconds, own.seconds),
+            ]
+        row(f"query `{name}`", *cells)
 
-        row(f"query `{name}`", map(query_cells, results))
+    ours_total, lib_total, bound = battery_totals(r, opts.rdflib_limit_s)
+    total = [f"{_duration(ours_total)} · `/sparql` {_duration(_total(r.sparql))}"]
+    if lib_total is None:
+        total += ["skipped", "—"]
+    else:
+        total += [
+            ("≥ " if bound else "") + _duration(lib_total),
+            _ratio(lib_total, ours_total, bound),
+        ]
+    if virt is not None:
+        total += [
+            _duration(_total(virt.queries)),
+            _duration(_total(virt.endpoint)),
+            _ratio(_total(r.sparql), _total(virt.endpoint)),
+            _ratio(_total(virt.queries), _total(virt.endpoint)),
+        ]
+    row("research battery, sum of medians", *total)
 
-    def total_cells(r: SizeResult) -> tuple[str, str, str]:
-        ours, theirs, bound = battery_totals(r, opts.rdflib_limit_s)
-        if theirs is None:
-            return _duration(ours), "skipped", "—"
-        return (
-            _duration(ours),
-            ("≥ " if bound else "") + _duration(theirs),
-            _ratio(theirs, ours, bound),
-        )
+    row(
+        "claim page, server time (HTML, median)",
+        _page(r.claim_page),
+        "",
+        "",
+        _page(virt.claim_page) if virt else "—",
+    )
 
-    row("research battery, sum of medians", map(total_cells, results))
-
-    def write_cells(r: SizeResult) -> tuple[str, str, str]:
-        if not r.writes:
-            return "—", "—", "—"
-        ours = statistics.median(r.writes)
-        cell = f"{_duration(ours)} (max {_duration(max(r.writes))})"
-        if r.write_refused:
-            cell += f", {r.write_refused}/{len(r.writes)} refused ⚠"
-        shacl = r.rdflib.shacl if r.rdflib is not None else None
-        if shacl is None:
-            return cell, f"not run (> {_short(opts.shacl_max_statements)} st.)", "—"
-        if shacl.seconds is None:
-            return cell, shacl.note, _ratio(opts.shacl_limit_s, ours, True)
-        theirs = _duration(shacl.seconds) + (f" ({shacl.note})" if shacl.note else "")
-        return cell, theirs, _ratio(shacl.seconds, ours)
-
+    shacl = lib.shacl if lib is not None else None
+    if shacl is None:
+        baseline, ratio = f"not run (> {_short(opts.shacl_max_statements)} st.)", "—"
+    elif shacl.seconds is None:
+        baseline = shacl.note
+        ratio = _ratio(opts.shacl_limit_s, statistics.median(r.writes.times), True)
+    else:
+        baseline = _duration(shacl.seconds) + (f" ({shacl.note})" if shacl.note else "")
+        ratio = _ratio(shacl.seconds, statistics.median(r.writes.times))
     row(
         f"validated write of {opts.write_statements} statements, median of {opts.writes} "
         "(rdflib: whole-graph pyshacl)",
-        map(write_cells, results),
+        _writes(r.writes),
+        baseline,
+        ratio,
+        _writes(virt.writes) if virt else "—",
     )
-
-    def rss_cells(r: SizeResult, phase: str) -> tuple[str, str, str]:
-        ours = f"{r.peak_rss_mb[phase]:,.0f} MB" if phase in r.peak_rss_mb else ""
-        theirs = r.rdflib.peak_rss_mb.get(phase) if r.rdflib is not None else None
-        return ours, f"{theirs:,.0f} MB" if theirs else "", ""
-
-    for phase in ("generate", "load", "queries", "writes"):
-        row(f"peak RSS: {phase}", (rss_cells(r, phase) for r in results))
+    lib_dump = lib.dump if lib is not None else None
+    row(
+        "dump, N-Quads, whole store",
+        _dump(r.dump),
+        _dump(lib_dump) if lib else "skipped",
+        _ratio(lib_dump.seconds, r.dump.seconds) if lib_dump else "—",
+        _dump(virt.dump) if virt else "—",
+    )
+    for phase in ("generate", "load", "queries", "query workers", "writes"):
+        row(
+            f"peak RSS: {phase}" + (" (sum over processes)" if phase == "query workers" else ""),
+            _mb(r.peak_rss_mb.get(phase)),
+            _mb(lib.peak_rss_mb.get(phase)) if lib else "",
+            "",
+            _mb(virt.peak_rss_mb.get(phase)) if virt else "",
+        )
+    if virt is not None:
+        row("peak RSS: the Virtuoso server (virtuoso-t)", "", "", "", _mb(virt.server_peak_mb))
 
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(cells) + " |"
 
-    table = [line(head), line(["---"] + ["--:"] * (len(head) - 1))] + [line(r) for r in rows]
+    label = f"{r.statements:,} statements ({r.quads / 1e6:.2f}M quads)"
+    return [
+        f"### {label}",
+        "",
+        line(COLUMNS),
+        line(["---"] + ["--:"] * (len(COLUMNS) - 1)),
+        *(line(cells) for cells in rows),
+    ]
+
+
+def render(
+    results: list[SizeResult], opts: Options, started: dt.datetime, wall_s: float, load: float
+) -> str:
+    servers = sorted({r.virtuoso.server for r in results if r.virtuoso is not None})
     out = [
         f"## ClaimGraph benchmark, {started:%Y-%m-%d %H:%M} UTC",
         "",
-        f"Machine: {machine()}. {versions()}. Seed {opts.seed}; whole run {wall_s:.0f} s; "
-        f"load average at the start {load:.1f} (other work on the machine slows every number).",
+        f"Machine: {machine()}. {versions()}"
+        + (f", {', '.join(servers)}" if servers else "")
+        + f". Seed {opts.seed}; whole run {wall_s:.0f} s; load average at the start "
+        f"{load:.1f} (other work on the machine slows every number).",
         "",
-        *table,
-        "",
-        *_target_lines(results, opts),
-        "",
-        *_notes(results, opts),
     ]
+    for r in results:
+        out += [*size_table(r, opts), ""]
+    out += [*_target_lines(results, opts), "", *_notes(results, opts)]
     return "\n".join(out) + "\n"
 
 
@@ -609,12 +862,12 @@ def _target_lines(results: list[SizeResult], opts: Options) -> list[str]:
             )
         )
         ours, theirs, bound = battery_totals(r, opts.rdflib_limit_s)
-        if theirs is not None:
-            ratios = []
-            for name, t in r.queries.items():
-                other = r.rdflib.queries[name] if r.rdflib else None
-                if other is not None and t.seconds:
-                    ratios.append((other.seconds or opts.rdflib_limit_s) / t.seconds)
+        if theirs is not None and r.rdflib is not None:
+            ratios = [
+                (r.rdflib.queries[name].seconds or opts.rdflib_limit_s) / t.seconds
+                for name, t in r.queries.items()
+                if t.seconds
+            ]
             speed = theirs / ours if ours else 0.0
             lines.append(
                 f"- research battery ≥ {TARGET_BATTERY_SPEEDUP:g}× rdflib at {size}: "
@@ -622,8 +875,8 @@ def _target_lines(results: list[SizeResult], opts: Options) -> list[str]:
                 f"(per query {min(ratios):,.1f}× to {'≥ ' if bound else ''}{max(ratios):,.0f}×) "
                 f"{mark(speed >= TARGET_BATTERY_SPEEDUP)}"
             )
-        if r.writes:
-            median = statistics.median(r.writes)
+        if r.writes.times:
+            median = statistics.median(r.writes.times)
             target = (
                 mark(median < TARGET_WRITE_S)
                 if r.statements >= TARGET_WRITE_AT
@@ -633,11 +886,32 @@ def _target_lines(results: list[SizeResult], opts: Options) -> list[str]:
                 f"- validated {opts.write_statements}-statement write < "
                 f"{TARGET_WRITE_S * 1000:.0f} ms at {size}: {_duration(median)} {target}"
                 + (
-                    f" ({r.write_refused} of {len(r.writes)} wrongly refused)"
-                    if r.write_refused
+                    f" ({r.writes.refused} of {len(r.writes.times)} wrongly refused)"
+                    if r.writes.refused
                     else ""
                 )
             )
+        page = r.claim_page.median_s
+        lines.append(
+            f"- claim page < {TARGET_CLAIM_PAGE_S * 1000:.0f} ms server time at {size}: "
+            f"{_duration(page)} median, {_duration(r.claim_page.p95_s)} p95 "
+            f"{mark(page < TARGET_CLAIM_PAGE_S)}"
+        )
+        if r.virtuoso is not None:
+            endpoint = r.virtuoso.endpoint
+            for engine, timings in (("Oxigraph", r.sparql), ("Virtuoso", r.virtuoso.queries)):
+                worse = [
+                    f"`{name}` {t.seconds / own:.1f}×"
+                    for name, t in timings.items()
+                    if t.seconds
+                    and (own := endpoint[name].seconds)
+                    and t.seconds / own > TARGET_ENDPOINT_RATIO
+                ]
+                lines.append(
+                    f"- ClaimGraph's `/sparql` on {engine} ≤ {TARGET_ENDPOINT_RATIO:g}× "
+                    f"Virtuoso's own endpoint, per query, at {size}: "
+                    + (f"NOT met for {', '.join(worse)}" if worse else "met for every query")
+                )
     return lines
 
 
@@ -645,34 +919,54 @@ def _notes(results: list[SizeResult], opts: Options) -> list[str]:
     notes = [
         "Notes:",
         "",
-        "- Oxigraph runs in memory through `EmbeddedStore` (`server.store`); query times are "
-        f"medians of up to {opts.runs} runs after a warm-up, results fully read. rdflib runs "
-        "`Dataset(default_union=True)` with its own SPARQL engine, medians of up to "
+        "- Oxigraph: query times are medians of "
+        f"up to {opts.runs} runs after a warm-up, results fully read: in process on an "
+        "in-memory store (`store.query`, as rdflib runs), and through `/sparql` of the service "
+        "on its on-disk store (`EmbeddedStore`, as `claimgraph serve --data-dir` keeps it) — "
+        "the app under waitress on loopback, a form POST of the query, SPARQL JSON read to the "
+        "end (request parsing, the static checks, a worker process on a RocksDB checkpoint, "
+        "the serializer, the round trip). The claim page, the writes and the dump run on the "
+        "on-disk store too.",
+        "- rdflib: `Dataset(default_union=True)` with its own SPARQL engine, medians of up to "
         f"{opts.rdflib_runs} runs, each query in a child process killed at "
         f"{opts.rdflib_limit_s:g} s; ≥ marks a lower bound from that limit.",
+        "- Virtuoso: a throw-away `virtuoso-t` per size (Debian's package; cache sized to the "
+        "data). Its queries go through ClaimGraph's `/sparql` of the service on the remote "
+        "store (the static checks, the registered graphs named as the dataset, the server's "
+        "answer passed on); \"Virtuoso's own endpoint\" is the same POST sent to Virtuoso's "
+        "`/sparql`. The last two columns divide ClaimGraph's `/sparql` — on Oxigraph, then on "
+        "Virtuoso — by Virtuoso's own endpoint.",
+        "- Claim page: the HTML page of "
+        f"{opts.claim_pages} claims picked at random, each asked for once through the app in "
+        "process (server time, no network), after one warm-up request.",
         "- A validated write goes through `ClaimGraph.write` (focus-node validation of the "
         "delta on a staging graph, then one `apply`); the baseline validates the whole graph "
         "plus the first timed batch with `Validator.validate_graph` (pyshacl on rdflib, no "
         f"focus nodes), as a write path without them would, in a child killed at "
         f"{opts.shacl_limit_s:g} s.",
+        "- Dump: the whole store as N-Quads into a file (`Store.dump`; rdflib: "
+        f"`Dataset.serialize`), killed at {opts.dump_limit_s:g} s.",
     ]
     for r in results:
         size = _short(r.statements)
         if r.rdflib_note:
             notes.append(f"- {size}: {r.rdflib_note}.")
-        if r.writes:
+        if r.virtuoso_note:
+            notes.append(f"- {size}: Virtuoso {r.virtuoso_note}.")
+        if r.writes.times:
             notes.append(
-                f"- {size}: each write added {r.write_quads} quads and validated "
-                f"{r.write_focus_nodes} focus nodes."
+                f"- {size}: each write added {r.writes.quads} quads and validated "
+                f"{r.writes.focus_nodes} focus nodes."
             )
-        if r.write_problem:
-            notes.append(
-                f"- {size}: ⚠ `ClaimGraph.write` refused {r.write_refused} of {len(r.writes)} "
-                "timed writes, of batches that conform when the whole graph is validated; each "
-                "refused batch was stored unvalidated so that later batches could refer to it "
-                "(the time shown is still that of the refused attempt). The first refusal:"
-                "\n\n```\n" + r.write_problem + "\n```"
-            )
+        for engine, w in (("Oxigraph", r.writes), ("Virtuoso", r.virtuoso and r.virtuoso.writes)):
+            if w and w.problem:
+                notes.append(
+                    f"- {size}, {engine}: ⚠ `ClaimGraph.write` refused {w.refused} of "
+                    f"{len(w.times)} timed writes, of batches that conform when the whole graph "
+                    "is validated; each refused batch was stored unvalidated so that later "
+                    "batches could refer to it (the time shown is still that of the refused "
+                    "attempt). The first refusal:\n\n```\n" + w.problem + "\n```"
+                )
         if r.rdflib is not None:
             for name, t in r.rdflib.queries.items():
                 ours = r.queries[name]
@@ -698,25 +992,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sizes", default="10000,100000", help="statement counts, comma-separated")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--rdflib-limit",
-        type=float,
-        default=Options.rdflib_limit_s,
-        metavar="SECONDS",
-        help="time limit per rdflib query",
-    )
+    for flag, name, what in (
+        ("--rdflib-limit", "rdflib_limit_s", "time limit per rdflib query"),
+        ("--shacl-limit", "shacl_limit_s", "limit for the whole-graph pyshacl baseline"),
+        ("--dump-limit", "dump_limit_s", "time limit of each dump"),
+    ):
+        parser.add_argument(
+            flag, dest=name, type=float, default=getattr(Options, name), metavar="S", help=what
+        )
     parser.add_argument(
         "--rdflib-max-triples",
         type=int,
         default=Options.rdflib_max_triples,
         help="skip rdflib above this many triples",
-    )
-    parser.add_argument(
-        "--shacl-limit",
-        type=float,
-        default=Options.shacl_limit_s,
-        metavar="SECONDS",
-        help="limit for the whole-graph pyshacl baseline",
     )
     parser.add_argument(
         "--shacl-max-statements",
@@ -725,16 +1013,24 @@ def main(argv: list[str] | None = None) -> int:
         help="whole-graph pyshacl baseline only up to this size",
     )
     parser.add_argument("--writes", type=int, default=Options.writes, help="timed writes per size")
+    parser.add_argument(
+        "--no-virtuoso",
+        dest="virtuoso",
+        action="store_false",
+        help="leave out the Virtuoso column (no server is installed or started)",
+    )
     parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     opts = Options(
         seed=args.seed,
-        rdflib_limit_s=args.rdflib_limit,
-        shacl_limit_s=args.shacl_limit,
+        rdflib_limit_s=args.rdflib_limit_s,
+        shacl_limit_s=args.shacl_limit_s,
         rdflib_max_triples=args.rdflib_max_triples,
         shacl_max_statements=args.shacl_max_statements,
         writes=args.writes,
+        virtuoso=args.virtuoso,
+        dump_limit_s=args.dump_limit_s,
     )
     started = dt.datetime.now(dt.UTC)
     load = os.getloadavg()[0]

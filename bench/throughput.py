@@ -1,0 +1,249 @@
+"""Serving throughput: requests per second under concurrent clients, with the service run the
+way README says to run it in production (``claimgraph serve``: waitress, 8 threads, the
+store on disk).
+
+``python -m bench.throughput --statements 100000`` generates a synthetic case file
+(``bench.generate``), bulk-loads it into a store directory, starts ``claimgraph serve`` on it
+as its own process on a loopback port, and drives it with a bounded load generator: N client
+threads, each on one keep-alive connection, sending its next request when the last answer has
+been read to the end (closed loop: no more than N requests in flight), for a fixed time after a
+warm-up. Two workloads, each at every client count:
+
+- the claim page (HTML) of a claim picked at random among 200;
+- a typical SELECT through ``/sparql``: the claim dossier (``bench/queries/q01``) of a claim
+  picked at random, as a form POST, SPARQL JSON.
+
+It prints one Markdown table: requests/s, latency median and p95, errors, and the peak memory
+of the service (its process and its query workers). The client runs on the same machine: on
+few cores it takes CPU from the service, so the figures are a floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.generate import generate
+from bench.run import QUERY_DIR, _ontology_quads, machine
+from bench.service import proc_peak_mb, sample_claims
+from bench.virtuoso import free_port
+from server.config import Settings
+from server.core import ClaimGraph
+from server.store.embedded import EmbeddedStore
+
+DOSSIER_CLAIM = (
+    "<https://claimgraph.org/id/claim/c1-zenith-crane-corporation-installed-cellular-modems>"
+)
+
+
+def _log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Load:
+    seconds: float
+    latencies: list[float]
+    errors: dict[str, int]
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+
+def drive(port: int, requests: list[Request], clients: int, seconds: float, warm_up: float) -> Load:
+    """``clients`` closed-loop clients for ``warm_up`` + ``seconds``; only the latter counts."""
+    start = time.monotonic()
+    measure_from, stop = start + warm_up, start + warm_up + seconds
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        rng = random.Random(n)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        mine: list[float] = []
+        failed: dict[str, int] = {}
+        while (now := time.monotonic()) < stop:
+            req = rng.choice(requests)
+            t0 = time.perf_counter()
+            try:
+                conn.request(req.method, req.path, body=req.body, headers=req.headers)
+                answer = conn.getresponse()
+                answer.read()
+                problem = None if answer.status == 200 else f"HTTP {answer.status}"
+            except (OSError, http.client.HTTPException) as err:
+                problem = type(err).__name__
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            took = time.perf_counter() - t0
+            if now < measure_from:
+                continue
+            if problem is None:
+                mine.append(took)
+            else:
+                failed[problem] = failed.get(problem, 0) + 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            for key, count in failed.items():
+                errors[key] = errors.get(key, 0) + count
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return Load(seconds, latencies, errors)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"claimgraph serve exited with {process.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request("GET", "/claims")  # the warm-up's last page: ready when it answers
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("claimgraph serve did not answer in time")
+
+
+def workloads(graph: ClaimGraph, seed: int) -> dict[str, list[Request]]:
+    claims = sample_claims(graph, 200, seed)
+    html = {"Accept": "text/html"}
+    pages = [
+        Request("GET", "/" + iri.removeprefix(graph.iris.base), headers=html) for iri in claims
+    ]
+    dossier = (QUERY_DIR / "q01-claim-dossier.rq").read_text(encoding="utf-8")
+    form = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept": "application/sparql-results+json",
+    }
+    selects = [
+        Request(
+            "POST",
+            "/sparql",
+            urllib.parse.urlencode({"query": dossier.replace(DOSSIER_CLAIM, f"<{iri}>")}).encode(),
+            form,
+        )
+        for iri in claims
+    ]
+    return {"claim page (HTML)": pages, "`/sparql` SELECT: one claim's dossier (q01)": selects}
+
+
+def run(
+    statements: int, seed: int, clients: list[int], seconds: float, threads: int, tmp: Path
+) -> tuple[list[list[str]], str]:
+    data_dir = tmp / "store"
+    _log(f"generating {statements} statements and loading them")
+    store = EmbeddedStore(data_dir)
+    store.bulk_load(generate(statements, seed))
+    graph = ClaimGraph(Settings(seed=False), store=store)
+    store.bulk_load(_ontology_quads(graph))
+    quads = store.count()
+    loads = workloads(graph, seed)
+    graph.close()
+
+    port = free_port()
+    cli = Path(sys.executable).with_name("claimgraph")
+    command = [str(cli), "serve", "--data-dir", str(data_dir), "--port", str(port)]
+    command += ["--threads", str(threads)]
+    env = {**os.environ, "CLAIMGRAPH_SEED": "false"}
+    _log(f"starting {' '.join(command[1:2])} on port {port}")
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=(tmp / "serve.log").open("wb")
+    )
+    rows: list[list[str]] = []
+    try:
+        _wait_ready(port, process)
+        for name, requests in loads.items():
+            for n in clients:
+                _log(f"{name}: {n} clients")
+                load = drive(port, requests, n, seconds, warm_up=min(3.0, seconds / 3))
+                times = sorted(load.latencies)
+                p95 = times[min(len(times) - 1, int(len(times) * 0.95))] if times else 0.0
+                errors = ", ".join(f"{k}: {v}" for k, v in sorted(load.errors.items())) or "0"
+                rows.append(
+                    [
+                        name,
+                        str(n),
+                        f"{load.rate:,.0f}",
+                        f"{statistics.median(times) * 1000:.1f} ms" if times else "—",
+                        f"{p95 * 1000:.1f} ms",
+                        errors,
+                    ]
+                )
+        peak = proc_peak_mb(process.pid) or 0.0
+        workers = sum(proc_peak_mb(pid) or 0.0 for pid in _children(process.pid))
+        memory = (
+            f"{quads:,} quads; peak RSS of the service {peak:,.0f} MB, "
+            f"its query workers {workers:,.0f} MB in all"
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    return rows, memory
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--statements", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--clients", default="1,4,16", help="client counts, comma-separated")
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured time per cell")
+    parser.add_argument("--threads", type=int, default=8, help="claimgraph serve --threads")
+    args = parser.parse_args(argv)
+    clients = [int(c) for c in args.clients.split(",") if c.strip()]
+    with tempfile.TemporaryDirectory(prefix="cg-bench-serve-") as tmp:
+        rows, memory = run(
+            args.statements, args.seed, clients, args.seconds, args.threads, Path(tmp)
+        )
+    print(
+        f"Serving throughput, {time.strftime('%Y-%m-%d')}: {args.statements:,} statements, "
+        f"`claimgraph serve --threads {args.threads}`; {machine()}; {memory}; "
+        f"{args.seconds:g} s per row after a warm-up.\n"
+    )
+    print("| workload | clients | requests/s | median | p95 | errors |")
+    print("| --- | --: | --: | --: | --: | --: |")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""The benchmark commands run end to end on a tiny case file and print every column they
+promise: embedded Oxigraph, rdflib, and Virtuoso (started by the benchmark itself), and the
+serving throughput of `claimgraph serve`. Correctness only: figures are never asserted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import run, throughput
+
+
+def _table(text: str) -> dict[str, list[str]]:
+    """Markdown table rows by their first cell."""
+    rows = {}
+    for line in text.splitlines():
+        if line.startswith("| ") and not line.startswith("| ---"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_the_benchmark_prints_oxigraph_rdflib_and_virtuoso_side_by_side(tmp_path: Path) -> None:
+    out = tmp_path / "bench.md"
+    assert run.main(["--sizes", "300", "--writes", "2", "--out", str(out)]) == 0
+    report = out.read_text(encoding="utf-8")
+    rows = _table(report)
+    assert rows["measurement"] == run.COLUMNS[1:]
+    for name, _ in run.battery():
+        oxigraph, rdflib_, ratio, remote, own, versus, overhead = rows[f"query `{name}`"]
+        assert "`/sparql`" in oxigraph and "rows" in oxigraph, name
+        assert rdflib_.endswith(("ms", "s")) and ratio.endswith("×"), name
+        assert "⚠" not in remote + rdflib_, f"{name}: row counts differ between engines"
+        assert remote.endswith(("ms", "s")) and own.endswith(("ms", "s")), name
+        assert versus.endswith("×") and overhead.endswith("×"), name
+    page = rows["claim page, server time (HTML, median)"]
+    assert "20 claims" in page[0] and "20 claims" in page[3]
+    write = next(v for k, v in rows.items() if k.startswith("validated write"))
+    assert "refused" not in write[0] + write[3] and write[3].endswith(")")
+    dump = rows["dump, N-Quads, whole store"]
+    assert all("MB" in cell for cell in (dump[0], dump[1], dump[3])), dump
+    assert rows["peak RSS: the Virtuoso server (virtuoso-t)"][3].endswith("MB")
+    assert "Virtuoso failed" not in report
+    assert "Virtuoso/" in report  # the server's version, from its answers
+
+
+def test_the_throughput_benchmark_drives_a_real_service(capsys: pytest.CaptureFixture[str]) -> None:
+    assert throughput.main(["--statements", "300", "--seconds", "1", "--clients", "1,3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in lines
+        if line.startswith("| ") and not line.startswith(("| ---", "| workload"))
+    ]
+    assert [(r[0].split(" ")[0], r[1]) for r in rows] == [
+        ("claim", "1"),
+        ("claim", "3"),
+        ("`/sparql`", "1"),
+        ("`/sparql`", "3"),
+    ]
+    for _, _, rate, median, p95, errors in rows:
+        assert float(rate.replace(",", "")) > 0
+        assert median.endswith(" ms") and p95.endswith(" ms")
+        assert errors == "0"
+    assert "peak RSS of the service" in lines[0]
