@@ -18,11 +18,12 @@ import click
 import pyoxigraph as ox
 
 from server.config import Settings
-from server.core import ClaimGraph
+from server.core import ClaimGraph, Registration
 from server.errors import ClaimGraphError, InputError, ValidationFailed
 from server.formats import FORMAT_NAMES, by_name
 from server.iris import PREFIXES
 from server.stats import collect
+from server.store.remote import LISTED_GRAPHS, RemoteStore
 from server.validation import Report
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
@@ -37,8 +38,13 @@ def _fail(err: ClaimGraphError) -> NoReturn:
     sys.exit(err.exit_code)
 
 
-def _open(ctx: click.Context, **overrides: Any) -> ClaimGraph:
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
     settings: Settings = ctx.obj.replace(**{k: v for k, v in overrides.items() if v is not None})
+    return settings
+
+
+def _open(ctx: click.Context, **overrides: Any) -> ClaimGraph:
+    settings = _settings(ctx, **overrides)
     graph = ClaimGraph(settings)
     ctx.call_on_close(graph.close)
     if settings.seed:
@@ -406,4 +412,162 @@ def import_claimreview(
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     if result.report is not None and result.report.results:
+        _print_report(result.report)
+
+
+@main.group()
+def graphs() -> None:
+    """The named graphs ClaimGraph sees, and, on a remote store, which of the server's.
+
+    A remote store shows ClaimGraph only the graphs registered in its registry graph: register
+    those loaded into the server by other means (its bulk loader, another client).
+    """
+
+
+@graphs.command("list")
+@click.option(
+    "--unregistered",
+    is_flag=True,
+    help="The server's graphs that hold data but that ClaimGraph does not see (remote store; "
+    "the server's own system graphs left out).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=LISTED_GRAPHS,
+    show_default=True,
+    help="With --unregistered: list at most this many.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_store_options
+@click.pass_context
+def list_graphs(
+    ctx: click.Context,
+    unregistered: bool,
+    limit: int,
+    as_json: bool,
+    data_dir: Path | None,
+    store: str | None,
+) -> None:
+    """List the graphs ClaimGraph sees with their triples (tab-separated), or --unregistered."""
+    cg = _open(ctx, data_dir=data_dir, store=store)
+    complete = True
+    if not unregistered:
+        names = cg.store.graphs()
+    elif isinstance(cg.store, RemoteStore):
+        names, complete = cg.store.unregistered_graphs(limit)
+    else:
+        names = []
+        click.echo("the embedded store shows every graph it holds: none is unregistered", err=True)
+    counts = {g.value: cg.store.count(g) for g in names}
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"graphs": counts, "complete": complete}, indent=2))
+    else:
+        for g, n in counts.items():
+            click.echo(f"{g}\t{n}")
+    if not complete:
+        click.echo(
+            f"(more graphs are not registered: the first {limit} found are listed; see --limit)",
+            err=True,
+        )
+
+
+def _graph_names(iris: tuple[str, ...]) -> list[ox.NamedNode]:
+    names = []
+    for iri in iris:
+        try:
+            names.append(ox.NamedNode(iri))
+        except ValueError as err:
+            raise InputError(
+                f"{iri!r} is not an absolute IRI ({err}): nothing was changed"
+            ) from None
+    return names
+
+
+def _remote_only(settings: Settings, command: str) -> None:
+    """Refuse before the store is opened (or seeded): an embedded store has no registry."""
+    url = settings.store
+    if url is None or url == "memory:" or url.startswith("oxigraph:"):
+        raise InputError(
+            f"`graphs {command}` applies only to a remote store (--store sparql+http://…): the "
+            "embedded store shows every graph it holds"
+        )
+
+
+_VALIDATE = click.option(
+    "--validate/--no-validate",
+    default=True,
+    show_default=True,
+    help="Validate against the shapes first, with the graphs ClaimGraph sees; refuse if the "
+    "data violates them.",
+)
+
+
+@graphs.command()
+@click.argument("iris", nargs=-1, required=True, metavar="IRI...")
+@_VALIDATE
+@_store_options
+@click.pass_context
+def register(
+    ctx: click.Context,
+    iris: tuple[str, ...],
+    validate: bool,
+    data_dir: Path | None,
+    store: str | None,
+) -> None:
+    """Register graphs loaded into a remote store by other means, so that ClaimGraph sees them.
+
+    One write, which bumps the store's write generation (other instances follow). Each graph
+    must hold data, and no blank nodes. Exit 0: registered (or registered already); 1: the data
+    violates the shapes; 2: any other error. Nothing is registered unless all can be.
+    """
+    names = _graph_names(iris)
+    _remote_only(_settings(ctx, data_dir=data_dir, store=store), "register")
+    cg = _open(ctx, data_dir=data_dir, store=store)
+    result = cg.register_graphs(names, validate=validate)
+    for g in result.unchanged:
+        click.echo(f"{g.value} is registered already: nothing to do")
+    for g in result.changed:
+        click.echo(f"registered {g.value} ({_triples(result.triples[g])})")
+    _print_outcome(result)
+
+
+@graphs.command()
+@click.argument("iris", nargs=-1, required=True, metavar="IRI...")
+@_VALIDATE
+@_store_options
+@click.pass_context
+def unregister(
+    ctx: click.Context,
+    iris: tuple[str, ...],
+    validate: bool,
+    data_dir: Path | None,
+    store: str | None,
+) -> None:
+    """Unregister graphs of a remote store: ClaimGraph no longer sees them; their data stays.
+
+    One write, which bumps the store's write generation. Exit 0: unregistered (or not
+    registered); 1: what remains would violate the shapes; 2: any other error.
+    """
+    names = _graph_names(iris)
+    _remote_only(_settings(ctx, data_dir=data_dir, store=store), "unregister")
+    cg = _open(ctx, data_dir=data_dir, store=store)
+    result = cg.unregister_graphs(names, validate=validate)
+    for g in result.unchanged:
+        click.echo(f"{g.value} is not registered: nothing to do")
+    for g in result.changed:
+        click.echo(f"unregistered {g.value} ({_triples(result.triples[g])}, still on the server)")
+    _print_outcome(result)
+
+
+def _triples(n: int) -> str:
+    return f"{n} triple{'' if n == 1 else 's'}"
+
+
+def _print_outcome(result: Registration) -> None:
+    if result.generation is not None:
+        click.echo(f"write generation {result.generation}")
+    if result.report is not None and result.report.warnings:
         _print_report(result.report)

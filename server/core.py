@@ -18,7 +18,7 @@ from server.errors import InputError, ValidationFailed, WriteConflict
 from server.formats import RdfFormat
 from server.iris import Iris
 from server.rdfio import parse_file
-from server.store import Delta, Store, check_delta
+from server.store import REGISTRY, Delta, Store, check_delta
 from server.store.embedded import EmbeddedStore
 from server.store.remote import SCHEMES as REMOTE_SCHEMES
 from server.store.remote import RemoteStore
@@ -92,6 +92,17 @@ class LoadResult:
     quads: int
     graphs: list[str]
     report: Report
+
+
+@dataclass
+class Registration:
+    """What registering (or unregistering) graphs of a remote store did."""
+
+    changed: list[ox.NamedNode]  # registered (unregistered) by it
+    unchanged: list[ox.NamedNode]  # registered (not registered) already: nothing to do
+    triples: dict[ox.NamedNode, int]  # of each changed graph, on the server
+    report: Report | None  # the validation's, when validated
+    generation: int | None  # the write generation it made; None: it wrote nothing
 
 
 class ClaimGraph:
@@ -202,6 +213,86 @@ class ClaimGraph:
             raise WriteConflict(
                 f"other instances kept writing to the store first ({WRITE_ATTEMPTS} tries); "
                 "nothing was stored: send the write again"
+            )
+
+    # -- the registry of a remote store ----------------------------------------------------
+    def register_graphs(self, graphs: list[ox.NamedNode], *, validate: bool = True) -> Registration:
+        """Make graphs that reached a remote store by other means (its bulk loader, another
+        client) ClaimGraph's, as one write that bumps the store's write generation.
+
+        Each must hold data and no blank nodes, and be neither the registry nor a system graph
+        of the server (``InputError``: nothing registered). ``validate``: their data is first
+        validated against the shapes, with the graphs registered already, as a write adding it
+        would be (``ValidationFailed``: nothing registered). Those registered already are left
+        as they are.
+        """
+        return self._registry_write(graphs, register=True, validate=validate)
+
+    def unregister_graphs(
+        self, graphs: list[ox.NamedNode], *, validate: bool = True
+    ) -> Registration:
+        """Hide graphs of a remote store from ClaimGraph, as one write that bumps the store's
+        write generation; their data stays on the server. ``validate``: refused
+        (``ValidationFailed``) when what remains would violate the shapes, as a drop of those
+        graphs would. Those not registered are left as they are."""
+        return self._registry_write(graphs, register=False, validate=validate)
+
+    def _registry_write(
+        self, graphs: list[ox.NamedNode], *, register: bool, validate: bool
+    ) -> Registration:
+        """The write listeners are not called: they could not follow the change (it is the
+        whole of each graph), and a generation they did not see makes the caches they feed
+        start over, as after another instance's write."""
+        shared = self._shared
+        if shared is None:
+            raise InputError(
+                f"graphs are {'registered' if register else 'unregistered'} only on a remote "
+                "store (--store sparql+http://…): the embedded store shows every graph it holds"
+            )
+        graphs = list(dict.fromkeys(graphs))
+        if REGISTRY in graphs:
+            raise InputError(
+                f"{REGISTRY} is ClaimGraph's registry itself: it cannot be registered or "
+                "unregistered"
+            )
+        with self.write_lock as lock:
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
+                registered = set(shared.graphs())
+                changed = [g for g in graphs if (g in registered) != register]
+                unchanged = [g for g in graphs if g not in changed]
+                if not changed:
+                    return Registration([], unchanged, {}, None, None)
+                if register:
+                    triples = shared.check_registrable(changed)
+                else:
+                    triples = {g: shared.count(g) for g in changed}
+                report = None
+                if validate:
+                    if register:
+                        delta = Delta(add=[q for g in changed for q in shared.quads(graph=g)])
+                    else:
+                        delta = Delta(drop_graphs=changed)
+                    report = self.validator.validate_delta(shared, delta)
+                    if not report.conforms:
+                        raise ValidationFailed(report)
+                assert lock.base is not None
+                at = shared.register_at if register else shared.unregister_at
+                landed = at(changed, lock.base)
+                if landed is not None:
+                    self._seen(landed)
+                    self.last_modified = datetime.now(UTC)
+                    return Registration(changed, unchanged, triples, report, landed)
+                if lock.nested:
+                    raise WriteConflict(
+                        "another instance wrote to the store after this request read it; "
+                        "nothing was changed: send the request again"
+                    )
+                if attempt == WRITE_ATTEMPTS:
+                    break
+                lock.base = shared.write_base()
+            raise WriteConflict(
+                f"other instances kept writing to the store first ({WRITE_ATTEMPTS} tries); "
+                "nothing was changed: send the request again"
             )
 
     def _tell(self, generation: int, delta: Delta) -> None:

@@ -172,6 +172,26 @@ def test_stats_counts_the_case_file(data_dir: Path) -> None:
     assert "https://claimgraph.org/graph/zpmc" in stats["graphs"]
 
 
+def test_graphs_on_the_embedded_store(data_dir: Path) -> None:
+    """Every graph of the embedded store is ClaimGraph's: listed; nothing to register."""
+    result = run("graphs", "list", "--data-dir", data_dir)
+    assert result.exit_code == 0, result.output
+    rows = dict(line.split("\t") for line in result.stdout.splitlines())
+    stats = json.loads(run("stats", "--json", "--data-dir", data_dir).stdout)
+    assert {g: int(n) for g, n in rows.items()} == stats["graphs"]
+    assert "https://claimgraph.org/graph/zpmc" in rows
+    as_json = json.loads(run("graphs", "list", "--json", "--data-dir", data_dir).stdout)
+    assert as_json == {"graphs": stats["graphs"], "complete": True}
+    unregistered = run("graphs", "list", "--unregistered", "--data-dir", data_dir)
+    assert unregistered.exit_code == 0 and unregistered.stdout == ""
+    assert "none is unregistered" in unregistered.stderr
+    before = export(data_dir)
+    for command in ("register", "unregister"):
+        result = run("graphs", command, "https://claimgraph.org/graph/zpmc", "--data-dir", data_dir)
+        assert result.exit_code == 2 and "only to a remote store" in result.stderr
+    assert export(data_dir) == before
+
+
 def test_restart_does_not_duplicate(data_dir: Path) -> None:
     before = export(data_dir)
     assert run("stats", "--data-dir", data_dir).exit_code == 0  # opens and seeds again

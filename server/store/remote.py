@@ -6,7 +6,8 @@ Which graphs are ours: servers keep graphs of their own (Virtuoso's system graph
 ClaimGraph graph as an ``sd:NamedGraph``, maintained by the same update request that writes
 the data. Every query gets the registered graphs as its dataset (``default-graph-uri`` and
 ``named-graph-uri``: the union default graph), and every read of the store's own joins the
-registry on the server, in the one query it sends.
+registry on the server, in the one query it sends. Graphs that reached the server by other means
+(its bulk loader) are found by ``unregistered_graphs`` and registered by ``register_at``.
 
 Writes: where the delta allows, a write is one *operation* (``INSERT DATA``, ``DELETE DATA``,
 or a small ``DELETE {…} INSERT {…} WHERE {}``), because one operation is atomic on every
@@ -82,6 +83,22 @@ SD_NAMED_GRAPH = ox.NamedNode("http://www.w3.org/ns/sparql-service-description#N
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 # Named as the dataset when there is no graph at all (an empty list means "server default").
 _NO_GRAPH = "urn:claimgraph:graphs#none"
+SD_SERVICE = ox.NamedNode("http://www.w3.org/ns/sparql-service-description#Service")
+# Virtuoso's own graphs, which it keeps beside the data ("system" graphs, not to be deleted, say
+# its maintainers): a fresh 7.2.5 holds the first two and the description of its endpoint;
+# later versions add the others. The endpoint's description is named after the endpoint at the
+# host of its ini (`http://localhost:8890/sparql` unless set otherwise, and its WebDAV graph
+# `…/DAV/` likewise): ``system_graphs`` finds it by its content, which names itself.
+VIRTUOSO_SYSTEM_GRAPHS = (
+    "http://www.openlinksw.com/schemas/virtrdf#",
+    "http://www.w3.org/ns/ldp#",
+    "http://www.w3.org/2002/07/owl#",
+    "urn:activitystreams-owl:map",
+    "urn:core:services:sparql",
+    "http://localhost:8890/sparql",
+    "http://localhost:8890/DAV/",
+)
+LISTED_GRAPHS = 1_000  # unregistered graphs listed at most, by default
 
 PAGE_SIZE = 10_000  # rows per page of a long read: Virtuoso's default result cap
 BULK_BATCH = 10_000  # quads per bulk_load request
@@ -95,6 +112,8 @@ VIRTUOSO_PRAGMA = "DEFINE sql:big-data-const 1\n"
 # Largest delta sent as one DELETE/INSERT operation (a validated write's, conditional): Virtuoso
 # compiles the templates to SQL and refuses more than 10,000 lines (about 1,000 + 1,000 triples).
 SINGLE_OPERATION_LIMIT = 256
+# Graphs registered or unregistered at once at most: one conditional operation does it.
+REGISTERED_AT_ONCE = SINGLE_OPERATION_LIMIT - 16
 GRAPH_CACHE_SECONDS = 1.0  # how long query() reuses the registry it read
 # The write generation, in the registry: `<generation> <value> N`, bumped by every write;
 # `<urn:claimgraph:write/N> <token> "…"`: the write that made N (its writer reads it back to
@@ -483,6 +502,10 @@ def _data(keyword: str, blocks: list[str]) -> str:
 
 def _registered(graphs: Iterable[ox.NamedNode]) -> list[ox.Quad]:
     return [ox.Quad(g, RDF_TYPE, SD_NAMED_GRAPH, REGISTRY) for g in graphs]
+
+
+def _reserved(graph: ox.NamedNode) -> str:
+    return f"{graph} is ClaimGraph's registry itself: it cannot be registered or unregistered"
 
 
 def _check_delta(delta: Delta) -> None:
@@ -1388,6 +1411,103 @@ class RemoteStore:
         else:
             data = (ox.Triple(q.subject, q.predicate, q.object) for q in self.quads(graph=graph))
         ox.serialize(data, out, fmt.ox)
+
+    # -- the registry: graphs that reached the server by other means -------------------------
+    def system_graphs(self) -> set[ox.NamedNode]:
+        """The server's own graphs, which are never ClaimGraph's (Virtuoso's; none elsewhere)."""
+        if not self.is_virtuoso():
+            return set()
+        found = {ox.NamedNode(g) for g in VIRTUOSO_SYSTEM_GRAPHS}
+        rows = self._select(
+            f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?g a {SD_SERVICE} }} }} LIMIT 100"
+        )
+        for row in rows:
+            g = row["g"]
+            if isinstance(g, ox.NamedNode):
+                found.add(g)
+                if g.value.endswith("/sparql"):
+                    found.add(ox.NamedNode(g.value.removesuffix("sparql") + "DAV/"))
+        return found
+
+    def unregistered_graphs(self, limit: int = LISTED_GRAPHS) -> tuple[list[ox.NamedNode], bool]:
+        """The server's named graphs that hold data but are not registered (loaded into it by
+        other means: its bulk loader, another client), its system graphs left out: at most
+        ``limit`` of them, sorted, and whether that is all."""
+        excluded = ", ".join(sorted(str(g) for g in self.system_graphs() | {REGISTRY}))
+        where = (
+            "{ SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } } "
+            f"FILTER NOT EXISTS {{ GRAPH {REGISTRY} {{ ?g a {SD_NAMED_GRAPH} }} }} "
+            f"FILTER(?g NOT IN ({excluded}))"
+        )
+        rows = itertools.islice(self._pages("?g", where), limit + 1)
+        found = sorted(
+            {r["g"] for r in rows if isinstance(r["g"], ox.NamedNode)}, key=lambda g: g.value
+        )
+        return found[:limit], len(found) <= limit
+
+    def check_registrable(self, graphs: list[ox.NamedNode]) -> dict[ox.NamedNode, int]:
+        """The triples of each graph on the server, or ``InputError`` (naming every graph at
+        fault) when one is not for ClaimGraph to register: the registry, a system graph of
+        the server's, a graph with no data, or one holding blank nodes (which the remote store
+        cannot name in SPARQL: its reads, its writes and Virtuoso's answers could not carry
+        them)."""
+        faults = [_reserved(g) for g in graphs if g == REGISTRY]
+        system = self.system_graphs()
+        faults += [f"{g} is one of the server's own (system) graphs" for g in graphs if g in system]
+        triples: dict[ox.NamedNode, int] = {}
+        for g in graphs:
+            if g == REGISTRY or g in system:
+                continue
+            triples[g] = self.count(g)
+            if not triples[g]:
+                faults.append(f"{g} holds no data on the server")
+            elif self._ask(f"GRAPH {g} {{ ?s ?p ?o FILTER(isBlank(?s) || isBlank(?o)) }}"):
+                faults.append(
+                    f"{g} holds blank nodes, which the remote store cannot name in SPARQL "
+                    "(load the data with `claimgraph load`, which replaces them with IRIs, or "
+                    "give them IRIs on the server)"
+                )
+        if faults:
+            raise InputError(f"nothing was registered: {'; '.join(faults)}")
+        return triples
+
+    def register_at(self, graphs: list[ox.NamedNode], generation: int) -> int | None:
+        """Register ``graphs`` (ClaimGraph's queries and reads then see them) only if the store
+        is still at ``generation`` (from ``write_base``): one conditional update, which bumps
+        the generation as a write does. The new generation, or ``None`` when another write came
+        first (nothing changed). Their data is not touched: the caller checks them
+        (``check_registrable``) and validates them first."""
+        return self._registry_at(graphs, generation, register=True)
+
+    def unregister_at(self, graphs: list[ox.NamedNode], generation: int) -> int | None:
+        """Unregister ``graphs`` (ClaimGraph no longer sees them; their data stays on the
+        server), as ``register_at`` registers them."""
+        return self._registry_at(graphs, generation, register=False)
+
+    def _registry_at(
+        self, graphs: list[ox.NamedNode], generation: int, *, register: bool
+    ) -> int | None:
+        for g in graphs:
+            if g == REGISTRY:
+                raise InputError(_reserved(g))
+        if len(graphs) > REGISTERED_AT_ONCE:
+            raise InputError(
+                f"{len(graphs)} graphs at once: register or unregister at most "
+                f"{REGISTERED_AT_ONCE} at a time"
+            )
+        entries = _registered(graphs)
+        token = uuid.uuid4().hex
+        if register:
+            operation = conditional_operation(generation, token, add=entries)
+        else:
+            operation = conditional_operation(generation, token, remove=entries)
+        names = ", ".join(str(g) for g in graphs)
+        what = f"{'registration' if register else 'unregistration'} of {names}"
+        try:
+            applied = self._conditional(operation, generation, token, what)
+        finally:
+            self._graph_cache = None
+        return generation + 1 if applied else None
 
     def close(self) -> None:
         """Close the kept-alive connections (a later request opens a new one)."""
