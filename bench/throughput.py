@@ -83,30 +83,35 @@ def drive(port: int, requests: list[Request], clients: int, seconds: float, warm
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         mine: list[float] = []
         failed: dict[str, int] = {}
-        while (now := time.monotonic()) < stop:
-            req = rng.choice(requests)
-            t0 = time.perf_counter()
-            try:
-                conn.request(req.method, req.path, body=req.body, headers=req.headers)
-                answer = conn.getresponse()
-                answer.read()
-                problem = None if answer.status == 200 else f"HTTP {answer.status}"
-            except (OSError, http.client.HTTPException) as err:
-                problem = type(err).__name__
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-            took = time.perf_counter() - t0
-            if now < measure_from:
-                continue
-            if problem is None:
-                mine.append(took)
-            else:
-                failed[problem] = failed.get(problem, 0) + 1
-        conn.close()
-        with lock:
-            latencies.extend(mine)
-            for key, count in failed.items():
-                errors[key] = errors.get(key, 0) + count
+        try:
+            while (begun := time.monotonic()) < stop:
+                req = rng.choice(requests)
+                t0 = time.perf_counter()
+                try:
+                    conn.request(req.method, req.path, body=req.body, headers=req.headers)
+                    answer = conn.getresponse()
+                    answer.read()
+                    problem = None if answer.status == 200 else f"HTTP {answer.status}"
+                except (OSError, http.client.HTTPException) as err:
+                    problem = type(err).__name__
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                took = time.perf_counter() - t0
+                # Only requests sent and answered inside the measured window count.
+                if begun < measure_from or time.monotonic() > stop:
+                    continue
+                if problem is None:
+                    mine.append(took)
+                else:
+                    failed[problem] = failed.get(problem, 0) + 1
+        except Exception as err:  # a client that dies is an error, not a silent loss
+            failed[type(err).__name__] = failed.get(type(err).__name__, 0) + 1
+        finally:
+            conn.close()
+            with lock:
+                latencies.extend(mine)
+                for key, count in failed.items():
+                    errors[key] = errors.get(key, 0) + count
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for t in threads:
@@ -116,14 +121,17 @@ def drive(port: int, requests: list[Request], clients: int, seconds: float, warm
     return Load(seconds, latencies, errors)
 
 
-def _children(pid: int) -> list[int]:
+def _workers(pid: int) -> list[int]:
+    """The query workers of the service ``pid`` (its spawned children; not the resource
+    tracker that multiprocessing also starts)."""
     out = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(fields[1]) == pid:
+        if int(fields[1]) == pid and b"spawn_main" in command:
             out.append(int(stat.parent.name))
     return out
 
@@ -133,13 +141,16 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"claimgraph serve exited with {process.returncode}")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             conn.request("GET", "/claims")  # the warm-up's last page: ready when it answers
             if conn.getresponse().status == 200:
                 return
-        except OSError:
-            time.sleep(0.2)
+        except (OSError, http.client.HTTPException):
+            pass
+        finally:
+            conn.close()
+        time.sleep(0.2)
     raise RuntimeError("claimgraph serve did not answer in time")
 
 
@@ -150,6 +161,8 @@ def workloads(graph: ClaimGraph, seed: int) -> dict[str, list[Request]]:
         Request("GET", "/" + iri.removeprefix(graph.iris.base), headers=html) for iri in claims
     ]
     dossier = (QUERY_DIR / "q01-claim-dossier.rq").read_text(encoding="utf-8")
+    if DOSSIER_CLAIM not in dossier:  # every request would ask about the same claim
+        raise RuntimeError(f"q01-claim-dossier.rq no longer names {DOSSIER_CLAIM}")
     form = {
         "Content-Type": "application/x-www-form-urlencoded",
         "Accept": "application/sparql-results+json",
@@ -185,9 +198,8 @@ def run(
     command += ["--threads", str(threads)]
     env = {**os.environ, "CLAIMGRAPH_SEED": "false"}
     _log(f"starting {' '.join(command[1:2])} on port {port}")
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=(tmp / "serve.log").open("wb")
-    )
+    with (tmp / "serve.log").open("wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
     rows: list[list[str]] = []
     try:
         _wait_ready(port, process)
@@ -209,14 +221,18 @@ def run(
                     ]
                 )
         peak = proc_peak_mb(process.pid) or 0.0
-        workers = sum(proc_peak_mb(pid) or 0.0 for pid in _children(process.pid))
+        workers = sum(proc_peak_mb(pid) or 0.0 for pid in _workers(process.pid))
         memory = (
             f"{quads:,} quads; peak RSS of the service {peak:,.0f} MB, "
             f"its query workers {workers:,.0f} MB in all"
         )
     finally:
         process.terminate()
-        process.wait(timeout=60)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
     return rows, memory
 
 
