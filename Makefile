@@ -30,10 +30,12 @@ test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run --sizes 10000,100000
+	mkdir -p bench/out
+	$(BIN)/python -m bench.run --sizes 10000,100000 --out bench/out/bench.md
 
 bench-1m: $(STAMP)
-	$(BIN)/python -m bench.run --sizes 1000000
+	mkdir -p bench/out
+	$(BIN)/python -m bench.run --sizes 1000000 --out bench/out/bench-1m.md
 
 bench-serve: $(STAMP)
 	$(BIN)/python -m bench.throughput --statements 100000

@@ -154,13 +154,10 @@ def _reset_peak() -> None:
 
 
 def _peak_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
+    peak = service.proc_peak_mb(os.getpid())
+    if peak is not None:
+        return peak
+    import resource  # elsewhere than Linux: the peak of the whole process so far
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -1056,10 +1053,10 @@ def main(argv: list[str] | None = None) -> int:
         if result.rdflib is not None:
             too_slow |= {n for n, t in result.rdflib.queries.items() if t.note.startswith(">")}
         results.append(result)
-    report = render(results, opts, started, time.perf_counter() - t0, load)
-    sys.stdout.write(report)
-    if args.out is not None:
-        args.out.write_text(report, encoding="utf-8")
+        if args.out is not None:  # what is done so far survives a failure at a larger size
+            report = render(results, opts, started, time.perf_counter() - t0, load)
+            args.out.write_text(report, encoding="utf-8")
+    sys.stdout.write(render(results, opts, started, time.perf_counter() - t0, load))
     return 0
 
 

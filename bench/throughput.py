@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.generate import generate
-from bench.run import QUERY_DIR, _ontology_quads, machine
+from bench.run import QUERY_DIR, _log, _ontology_quads, machine
 from bench.service import proc_peak_mb, sample_claims
 from bench.virtuoso import free_port
 from server.config import Settings
@@ -45,10 +45,6 @@ from server.store.embedded import EmbeddedStore
 DOSSIER_CLAIM = (
     "<https://claimgraph.org/id/claim/c1-zenith-crane-corporation-installed-cellular-modems>"
 )
-
-
-def _log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
