@@ -23,7 +23,7 @@ from typing import IO
 
 import pyoxigraph as ox
 
-from server.iris import CG, CITO, DIRECTION, SCHEMA, STANCE, TOPIC, VERDICT, Iris
+from claimgraph.iris import CG, CITO, DIRECTION, SCHEMA, STANCE, TOPIC, VERDICT, Iris
 
 BENCH_GRAPH = "https://claimgraph.org/graph/bench"
 STATEMENTS_PER_BLOCK = 10  # one new claim per block, as in the ZPMC file

@@ -24,11 +24,11 @@ import pyoxigraph as ox
 
 from bench import twocolumn
 from bench.generate import generate
-from server.app import create_app
-from server.config import Settings
-from server.core import ClaimGraph
-from server.iris import CG
-from server.store.embedded import EmbeddedStore
+from claimgraph.app import create_app
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from claimgraph.iris import CG
+from claimgraph.store.embedded import EmbeddedStore
 
 KINDS = ("Claim", "Actor", "Statement", "Source")
 FORMATS = (("Turtle", "text/turtle"), ("JSON-LD", "application/ld+json"), ("HTML", "text/html"))

@@ -24,12 +24,12 @@ from flask.testing import FlaskClient
 from bench import twocolumn
 from bench.generate import CaseFileGenerator
 from bench.linkeddata import _sample
-from server.app import create_app
-from server.config import Settings
-from server.core import ClaimGraph
-from server.iris import CG
-from server.store import Delta
-from server.store.embedded import EmbeddedStore
+from claimgraph.app import create_app
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from claimgraph.iris import CG
+from claimgraph.store import Delta
+from claimgraph.store.embedded import EmbeddedStore
 
 KINDS = ("Claim", "Actor", "Statement", "Source")
 WRITES = 5

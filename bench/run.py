@@ -41,14 +41,14 @@ import rdflib
 
 from bench import service
 from bench.generate import CaseFileGenerator
-from server.app import create_app
-from server.config import Settings
-from server.core import ClaimGraph
-from server.errors import ValidationFailed
-from server.store import Delta
-from server.store.embedded import EmbeddedStore
-from server.store.remote import RemoteStore
-from server.validation import Report, Validator
+from claimgraph.app import create_app
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from claimgraph.errors import ValidationFailed
+from claimgraph.store import Delta
+from claimgraph.store.embedded import EmbeddedStore
+from claimgraph.store.remote import RemoteStore
+from claimgraph.validation import Report, Validator
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERY_DIR = Path(__file__).resolve().parent / "queries"

@@ -22,8 +22,8 @@ from flask import Flask
 from waitress.server import create_server
 
 from bench.linkeddata import _sample
-from server.core import ClaimGraph
-from server.formats import by_name
+from claimgraph.core import ClaimGraph
+from claimgraph.formats import by_name
 
 JSON = "application/sparql-results+json"
 

@@ -38,9 +38,9 @@ from bench.generate import generate
 from bench.run import QUERY_DIR, _log, _ontology_quads, machine
 from bench.service import proc_peak_mb, sample_claims
 from bench.virtuoso import free_port
-from server.config import Settings
-from server.core import ClaimGraph
-from server.store.embedded import EmbeddedStore
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from claimgraph.store.embedded import EmbeddedStore
 
 DOSSIER_CLAIM = (
     "<https://claimgraph.org/id/claim/c1-zenith-crane-corporation-installed-cellular-modems>"

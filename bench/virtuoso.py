@@ -18,8 +18,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from server.store import Delta
-from server.store.remote import RemoteStore
+from claimgraph.store import Delta
+from claimgraph.store.remote import RemoteStore
 
 PACKAGE = "virtuoso-opensource"  # Debian's; brings virtuoso-t and isql-vt
 PASSWORD = "claimgraph-throwaway-dba"  # the dba password of every test instance

@@ -14,11 +14,11 @@ from email.message import Message
 from flask import Flask
 from waitress.server import create_server
 
-from server.claimreview import import_markup
-from server.config import Settings
-from server.core import ClaimGraph
-from server.validation import Validator
-from tests.conftest import FIXTURES, SHARED
+from claimgraph.claimreview import import_markup
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from claimgraph.validation import Validator
+from tests.conftest import FIXTURES
 
 
 @dataclass
@@ -82,7 +82,7 @@ def seeded_with_reviews(validator: Validator) -> ClaimGraph:
     cg = ClaimGraph(Settings(seed=False), validator=validator)
     cg.seed()
     files = [
-        SHARED / "fixtures" / "claimreview-eg-0324.jsonld",
+        FIXTURES / "claimreview" / "eg-0324.jsonld",
         FIXTURES / "claimreview" / "claim-form.jsonld",
     ]
     import_markup(cg, [(str(f), f.read_bytes()) for f in files], language="en")

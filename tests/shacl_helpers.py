@@ -9,7 +9,7 @@ from pathlib import Path
 from rdflib import Dataset, Graph, Namespace
 from rdflib.term import Node
 
-from server.validation import Validator
+from claimgraph.validation import Validator
 
 ROOT = Path(__file__).resolve().parent.parent
 ONTOLOGY_DIR = ROOT / "ontology"
@@ -49,7 +49,7 @@ def load_data(path: Path) -> Graph:
 
 
 def validate(data: Graph, shapes: Graph, ontology: Graph) -> tuple[bool, Graph]:
-    """Validate as every write is (server.validation); returns (conforms, report graph)."""
+    """Validate as every write is (claimgraph.validation); returns (conforms, report graph)."""
     report = Validator(shapes, ontology).validate_graph(data)
     return report.conforms, report.graph
 

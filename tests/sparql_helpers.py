@@ -16,11 +16,11 @@ from typing import Any
 
 from flask import Flask
 
-from server.app import create_app
-from server.config import Settings
-from server.core import ClaimGraph
-from server.sparql.views import SparqlService
-from server.validation import Validator
+from claimgraph.app import create_app
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from claimgraph.sparql.views import SparqlService
+from claimgraph.validation import Validator
 from tests.live_server import serve
 
 TOKEN = "test-write-token"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.auth import Forbidden, Unauthorized, check_write_token
+from claimgraph.auth import Forbidden, Unauthorized, check_write_token
 
 
 def test_correct_token_passes() -> None:

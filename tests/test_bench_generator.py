@@ -17,10 +17,10 @@ import rdflib.plugins.sparql
 
 from bench.generate import BENCH_GRAPH, CaseFileGenerator, generate, main
 from bench.run import battery, materialise
-from server.iris import CG
-from server.store.embedded import EmbeddedStore
-from server.terms import triples_to_graph
-from server.validation import Validator
+from claimgraph.iris import CG
+from claimgraph.store.embedded import EmbeddedStore
+from claimgraph.terms import triples_to_graph
+from claimgraph.validation import Validator
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from server.app import create_app
-from server.validation import Validator
+from claimgraph.app import create_app
+from claimgraph.validation import Validator
 from tests.conftest import ROOT
 from tests.live_server import seeded_with_reviews, serve
 

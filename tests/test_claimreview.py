@@ -14,8 +14,8 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
-from server.app import create_app
-from server.claimreview import (
+from claimgraph.app import create_app
+from claimgraph.claimreview import (
     SCHEMA_CONTEXTS,
     VERDICT_LABELS,
     import_markup,
@@ -24,14 +24,14 @@ from server.claimreview import (
     review_markup,
     verdict_for,
 )
-from server.cli import main
-from server.core import ClaimGraph
-from server.errors import InputError
-from server.formats import by_name
-from server.iris import CG, SCHEMA, VERDICT
-from tests.conftest import FIXTURES, SHARED
+from claimgraph.cli import main
+from claimgraph.core import ClaimGraph
+from claimgraph.errors import InputError
+from claimgraph.formats import by_name
+from claimgraph.iris import CG, SCHEMA, VERDICT
+from tests.conftest import FIXTURES
 
-EG_0324 = SHARED / "fixtures" / "claimreview-eg-0324.jsonld"
+EG_0324 = FIXTURES / "claimreview" / "eg-0324.jsonld"
 VARIANTS = FIXTURES / "claimreview"
 TOKEN = "test-token"
 

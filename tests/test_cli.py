@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from server.cli import main
+from claimgraph.cli import main
 from tests.conftest import ROOT
 from tests.test_writes import BASE, PREFIXES
 
@@ -199,7 +199,7 @@ def test_restart_does_not_duplicate(data_dir: Path) -> None:
 
 
 def test_store_in_use_is_a_clear_error(data_dir: Path) -> None:
-    from server.store.embedded import EmbeddedStore
+    from claimgraph.store.embedded import EmbeddedStore
 
     holder = EmbeddedStore(data_dir)
     try:

@@ -16,9 +16,9 @@ from rdflib import RDF, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV
 from rdflib.term import BNode, Node
 
-from server.iris import CG, SCHEMA
-from server.validation import Validator
-from tests.conftest import SEED_ARTICLE
+from claimgraph.iris import CG, SCHEMA
+from claimgraph.validation import Validator
+from tests.conftest import SEED_ARTICLE, SEED_ARTICLE_SETTING
 
 REPO = Path(__file__).resolve().parents[1]
 ARTICLE = SEED_ARTICLE
@@ -80,6 +80,11 @@ def graph(dataset: Dataset) -> Graph:
 
 @pytest.fixture(scope="module")
 def article() -> str:
+    if ARTICLE is None:
+        pytest.skip(
+            f"the seed article's full text is not in the repository: set {SEED_ARTICLE_SETTING} "
+            "to its file to check the case file against it"
+        )
     return normalise(ARTICLE.read_text(encoding="utf-8"))
 
 

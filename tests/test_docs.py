@@ -7,9 +7,9 @@ import dataclasses
 import click
 import pytest
 
-from server.app import create_app
-from server.cli import main
-from server.config import Settings
+from claimgraph.app import create_app
+from claimgraph.cli import main
+from claimgraph.config import Settings
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 import pyoxigraph as ox
 import pytest
 
-from server.app import create_app
-from server.claimreview import import_markup
-from server.core import ClaimGraph
-from server.dumps import parse_name
-from server.formats import by_path
-from server.validation import Validator
+from claimgraph.app import create_app
+from claimgraph.claimreview import import_markup
+from claimgraph.core import ClaimGraph
+from claimgraph.dumps import parse_name
+from claimgraph.formats import by_path
+from claimgraph.validation import Validator
 from tests.conftest import FIXTURES
 from tests.live_server import fetch, seeded_with_reviews, serve
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 import pytest
 
-from server.validation import Validator
+from claimgraph.validation import Validator
 from tests.sparql_helpers import AUTH, Listener, Live, Reply, http, live_server
 
 ZPMC = "https://claimgraph.org/graph/zpmc"
@@ -40,7 +40,7 @@ def triples(reply: Reply, fmt: ox.RdfFormat = ox.RdfFormat.N_TRIPLES) -> set[str
 
 
 def test_get_a_graph_in_every_format(live: Live) -> None:
-    from server.formats import RDF_FORMATS
+    from claimgraph.formats import RDF_FORMATS
 
     counts = set()
     for fmt in RDF_FORMATS:

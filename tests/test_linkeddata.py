@@ -14,13 +14,13 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
-from server.app import create_app
-from server.claimreview import read_markup
-from server.core import ClaimGraph
-from server.iris import CG, ONTOLOGY, RESOURCE_KINDS, SCHEMA
-from server.linkeddata import REPRESENTATIONS, Representation, choose, split_suffix
-from server.store import Delta
-from server.validation import Validator
+from claimgraph.app import create_app
+from claimgraph.claimreview import read_markup
+from claimgraph.core import ClaimGraph
+from claimgraph.iris import CG, ONTOLOGY, RESOURCE_KINDS, SCHEMA
+from claimgraph.linkeddata import REPRESENTATIONS, Representation, choose, split_suffix
+from claimgraph.store import Delta
+from claimgraph.validation import Validator
 from tests.live_server import Reply, fetch, seeded_with_reviews, serve
 
 BASE = "https://claimgraph.org/"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.negotiation import negotiate
+from claimgraph.negotiation import negotiate
 
 RDF = ["text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from server.app import create_app
-from server.config import Settings
-from server.core import ClaimGraph
+from claimgraph.app import create_app
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
 from tests.pages_helpers import html
 
 

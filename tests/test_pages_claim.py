@@ -9,10 +9,10 @@ import pyoxigraph as ox
 import pytest
 from flask.testing import FlaskClient
 
-from server.app import create_app
-from server.config import Settings
-from server.core import ClaimGraph
-from server.store import Delta
+from claimgraph.app import create_app
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from claimgraph.store import Delta
 from tests.pages_helpers import BASE, html
 
 CLAIM = "/id/claim/zpmc-cranes-have-unexplained-communications-equipment"

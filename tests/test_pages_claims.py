@@ -16,15 +16,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server.app import create_app
-from server.config import Settings
-from server.core import ClaimGraph
-from server.formats import by_name
-from server.iris import CG, PREFIXES, SCHEMA, STANCE, VERDICT
-from server.iris import TOPIC as TOPIC_NS
-from server.pages import claims as claims_page
-from server.rdfio import parse
-from server.store import Delta
+from claimgraph.app import create_app
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from claimgraph.formats import by_name
+from claimgraph.iris import CG, PREFIXES, SCHEMA, STANCE, VERDICT
+from claimgraph.iris import TOPIC as TOPIC_NS
+from claimgraph.pages import claims as claims_page
+from claimgraph.rdfio import parse
+from claimgraph.store import Delta
 from tests.pages_helpers import BASE, html
 from tests.sparql_helpers import AUTH, TOKEN
 

@@ -10,11 +10,11 @@ import pytest
 from flask.testing import FlaskClient
 from markupsafe import Markup
 
-from server.app import create_app
-from server.config import Settings
-from server.core import ClaimGraph
-from server.pages.svg import Node, neighbourhood_svg
-from server.validation import Validator
+from claimgraph.app import create_app
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from claimgraph.pages.svg import Node, neighbourhood_svg
+from claimgraph.validation import Validator
 from tests.live_server import seeded_with_reviews
 from tests.pages_helpers import html
 

@@ -10,7 +10,7 @@ import pyoxigraph as ox
 import pytest
 from SPARQLWrapper import JSON, SPARQLWrapper
 
-from server.validation import Validator
+from claimgraph.validation import Validator
 from tests.sparql_helpers import AUTH, PREFIXES, Live, form, http, live_server
 from tests.virtuoso import Virtuoso
 

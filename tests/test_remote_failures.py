@@ -26,13 +26,13 @@ import pytest
 from flask.testing import FlaskClient
 
 from bench.virtuoso import free_port
-from server.app import create_app
-from server.config import Settings
-from server.core import ClaimGraph
-from server.errors import QuerySyntaxError, StoreError, StoreTimeout, StoreUnreachable
-from server.store import Delta
-from server.store.remote import READ_RETRIES, RemoteStore
-from server.validation import Validator
+from claimgraph.app import create_app
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from claimgraph.errors import QuerySyntaxError, StoreError, StoreTimeout, StoreUnreachable
+from claimgraph.store import Delta
+from claimgraph.store.remote import READ_RETRIES, RemoteStore
+from claimgraph.validation import Validator
 from tests.virtuoso import Virtuoso, started
 
 EX = "http://example.org/"

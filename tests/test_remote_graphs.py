@@ -13,14 +13,14 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner, Result
 
-from server.app import create_app
-from server.cli import main
-from server.config import Settings
-from server.core import ClaimGraph
-from server.errors import InputError
-from server.store import REGISTRY
-from server.store.remote import RemoteStore
-from server.validation import Validator
+from claimgraph.app import create_app
+from claimgraph.cli import main
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from claimgraph.errors import InputError
+from claimgraph.store import REGISTRY
+from claimgraph.store.remote import RemoteStore
+from claimgraph.validation import Validator
 from tests.test_cli import BAD_STATEMENT
 from tests.test_writes import BASE, PREFIXES
 from tests.virtuoso import Virtuoso

@@ -12,16 +12,16 @@ from types import SimpleNamespace
 import pyoxigraph as ox
 import pytest
 
-import server.core
-from server.app import create_app
-from server.config import Settings
-from server.core import WRITE_ATTEMPTS, ClaimGraph
-from server.errors import StoreError, ValidationFailed, WriteConflict
-from server.formats import by_name
-from server.pages import claims as claims_page
-from server.rdfio import parse
-from server.store import Delta
-from server.validation import Report, Validator
+import claimgraph.core
+from claimgraph.app import create_app
+from claimgraph.config import Settings
+from claimgraph.core import WRITE_ATTEMPTS, ClaimGraph
+from claimgraph.errors import StoreError, ValidationFailed, WriteConflict
+from claimgraph.formats import by_name
+from claimgraph.pages import claims as claims_page
+from claimgraph.rdfio import parse
+from claimgraph.store import Delta
+from claimgraph.validation import Report, Validator
 from tests.pages_helpers import BASE, html
 from tests.sparql_helpers import AUTH, TOKEN
 from tests.virtuoso import Virtuoso
@@ -155,7 +155,7 @@ def test_an_instance_shows_another_instances_write_after_the_refresh_interval(
     caches follow A's writes, which B never saw, once B reads the generation again. (The
     instances' clock is the test's: the interval passes when the test says.)"""
     clock = SimpleNamespace(now=1000.0)
-    monkeypatch.setattr(server.core, "time", SimpleNamespace(monotonic=lambda: clock.now))
+    monkeypatch.setattr(claimgraph.core, "time", SimpleNamespace(monotonic=lambda: clock.now))
     a, b = instances
     client = create_app(b.settings, graph=b).test_client()
     assert "<time>2025-05-01</time>" not in html(client, "/")

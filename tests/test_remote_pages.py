@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from server.app import create_app
-from server.config import Settings
-from server.core import ClaimGraph
-from server.validation import Validator
+from claimgraph.app import create_app
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from claimgraph.validation import Validator
 from tests.pages_helpers import html
 from tests.virtuoso import Virtuoso
 

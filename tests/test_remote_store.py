@@ -9,11 +9,11 @@ import time
 import pyoxigraph as ox
 import pytest
 
-from server.config import Settings
-from server.core import open_store
-from server.errors import InputError, StoreError, StoreTimeout, StoreUnreachable
-from server.store import Delta
-from server.store.remote import (
+from claimgraph.config import Settings
+from claimgraph.core import open_store
+from claimgraph.errors import InputError, StoreError, StoreTimeout, StoreUnreachable
+from claimgraph.store import Delta
+from claimgraph.store.remote import (
     REGISTRY,
     SINGLE_OPERATION_LIMIT,
     Answer,

@@ -8,14 +8,15 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from server.app import create_app
-from server.config import Settings
-from server.core import ClaimGraph
+from claimgraph.app import create_app
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
 
 
 def free_port() -> int:
@@ -30,11 +31,19 @@ def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("serve") / "store"
     exe = Path(sys.executable).with_name("claimgraph")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMGRAPH_")}
+    with serve_process(
+        [exe, "serve", "--port", str(port), "--data-dir", data], port, env=env
+    ) as url:
+        yield url
+
+
+@contextmanager
+def serve_process(
+    command: Sequence[str | Path], port: int, *, env: dict[str, str], cwd: Path | None = None
+) -> Iterator[str]:
+    """Run ``command`` (a `claimgraph serve`) until it answers on ``port``; yield its URL."""
     proc = subprocess.Popen(
-        [exe, "serve", "--port", str(port), "--data-dir", data],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd
     )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -76,7 +85,7 @@ def test_status_json(live_url: str) -> None:
 def test_status_page_escapes_graph_names(settings: Settings, graph: ClaimGraph) -> None:
     import pyoxigraph as ox
 
-    from server.store import Delta
+    from claimgraph.store import Delta
 
     odd = ox.NamedNode("https://example.org/g?a=1&b=2")
     graph.store.apply(Delta(add=[ox.Quad(odd, odd, ox.Literal("x"), odd)]))

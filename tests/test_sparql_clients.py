@@ -28,7 +28,7 @@ from SPARQLWrapper import (
 )
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, Unauthorized
 
-from server.validation import Validator
+from claimgraph.validation import Validator
 from tests.sparql_helpers import PREFIXES, TOKEN, Live, live_server
 
 SELECT = (

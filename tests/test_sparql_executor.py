@@ -10,11 +10,11 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from server.errors import QueryEngineError, QueryTimeout, ServerBusy
-from server.sparql.executor import QueryExecutor
-from server.sparql.worker import Job
-from server.store import Delta
-from server.store.embedded import EmbeddedStore
+from claimgraph.errors import QueryEngineError, QueryTimeout, ServerBusy
+from claimgraph.sparql.executor import QueryExecutor
+from claimgraph.sparql.worker import Job
+from claimgraph.store import Delta
+from claimgraph.store.embedded import EmbeddedStore
 
 G = ox.NamedNode("https://example.org/graph/g")
 COUNT = Job("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", results_format="csv")

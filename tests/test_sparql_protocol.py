@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pyoxigraph as ox
 import pytest
 
-from server.errors import InputError, NotAcceptable, UnsupportedMediaType
-from server.sparql.protocol import Formats, choose_formats, parse_request
-from server.validation import Validator
+from claimgraph.errors import InputError, NotAcceptable, UnsupportedMediaType
+from claimgraph.sparql.protocol import Formats, choose_formats, parse_request
+from claimgraph.validation import Validator
 from tests.sparql_helpers import DIRECT, FORM, PREFIXES, Live, form, http, live_server
 
 CLAIMS = PREFIXES + "SELECT ?claim WHERE { ?claim a cg:Claim } ORDER BY ?claim LIMIT 3"
@@ -127,7 +127,7 @@ def test_select_formats(live: Live, accept: str, content_type: str, starts: byte
     ],
 )
 def test_construct_formats(live: Live, accept: str, fmt: str) -> None:
-    from server.formats import by_name
+    from claimgraph.formats import by_name
 
     reply = http("GET", live.sparql, params={"query": CONSTRUCT}, headers={"Accept": accept})
     assert reply.status == 200
@@ -310,7 +310,7 @@ def test_negative_cases(
     ],
 )
 def test_service_description(live: Live, accept: str) -> None:
-    from server.formats import by_media_type
+    from claimgraph.formats import by_media_type
 
     reply = http("GET", live.sparql, headers={"Accept": accept})
     assert reply.status == 200

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from server.validation import Validator
+from claimgraph.validation import Validator
 from tests.conftest import ROOT
 from tests.sparql_helpers import DIRECT, Live, http, live_server
 

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from server.app import create_app
-from server.config import Settings
-from server.core import ClaimGraph
-from server.store.embedded import EmbeddedStore
-from server.validation import Validator
+from claimgraph.app import create_app
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from claimgraph.store.embedded import EmbeddedStore
+from claimgraph.validation import Validator
 from tests.sparql_helpers import AUTH, PREFIXES, TOKEN
 
 UPDATE = {**AUTH, "Content-Type": "application/sparql-update"}

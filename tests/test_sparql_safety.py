@@ -14,10 +14,10 @@ from collections.abc import Iterator
 import pyoxigraph as ox
 import pytest
 
-from server.errors import QueryEngineError, QueryRefused
-from server.sparql import safety
-from server.sparql.safety import Limits, check, tokenize
-from server.validation import Validator
+from claimgraph.errors import QueryEngineError, QueryRefused
+from claimgraph.sparql import safety
+from claimgraph.sparql.safety import Limits, check, tokenize
+from claimgraph.validation import Validator
 from tests.sparql_helpers import AUTH, FORM, Listener, Live, form, http, live_server
 
 ALLOWED = "http://allowed.example/sparql"
@@ -143,7 +143,7 @@ def test_service_makes_no_request(live: Live, listener: Listener) -> None:
 
 def test_query_workers_cannot_reach_the_network(live: Live, listener: Listener) -> None:
     """Defence in depth: even a SERVICE that got past the checks finds no network."""
-    from server.sparql.worker import Job
+    from claimgraph.sparql.worker import Job
 
     svc = live.service
     http("GET", live.sparql, params={"query": "ASK {}"})  # the workers are up

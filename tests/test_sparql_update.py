@@ -11,11 +11,11 @@ from collections.abc import Iterator
 import pyoxigraph as ox
 import pytest
 
-from server.formats import by_name
-from server.sparql.update import Workspace
-from server.store import Delta
-from server.store.embedded import EmbeddedStore
-from server.validation import Validator
+from claimgraph.formats import by_name
+from claimgraph.sparql.update import Workspace
+from claimgraph.store import Delta
+from claimgraph.store.embedded import EmbeddedStore
+from claimgraph.validation import Validator
 from tests.sparql_helpers import AUTH, FORM, UPDATE, Live, Reply, form, http, live_server
 
 CG = "PREFIX cg: <https://claimgraph.org/ontology#>\n"

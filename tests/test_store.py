@@ -15,13 +15,13 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from server.config import Settings
-from server.core import ClaimGraph
-from server.errors import QuerySyntaxError, ValidationFailed
-from server.formats import by_name
-from server.store import Delta, Store
-from server.store.embedded import EmbeddedStore
-from server.validation import Validator
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from claimgraph.errors import QuerySyntaxError, ValidationFailed
+from claimgraph.formats import by_name
+from claimgraph.store import Delta, Store
+from claimgraph.store.embedded import EmbeddedStore
+from claimgraph.validation import Validator
 from tests.virtuoso import Virtuoso
 
 EX = "http://example.org/"

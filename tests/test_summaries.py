@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from server.summaries import Step, Summaries
+from claimgraph.summaries import Step, Summaries
 
 
 def test_fresh_value_within_the_wait() -> None:

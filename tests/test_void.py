@@ -10,11 +10,11 @@ import pytest
 import rdflib
 from rdflib import RDF, Literal, Namespace, URIRef
 
-from server.app import create_app
-from server.claimreview import import_markup
-from server.core import ClaimGraph
-from server.iris import CG, SCHEMA
-from server.validation import Validator
+from claimgraph.app import create_app
+from claimgraph.claimreview import import_markup
+from claimgraph.core import ClaimGraph
+from claimgraph.iris import CG, SCHEMA
+from claimgraph.validation import Validator
 from tests.conftest import FIXTURES
 from tests.live_server import fetch, seeded_with_reviews, serve
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from server.core import ClaimGraph
-from server.errors import InputError, ValidationFailed
-from server.formats import by_name
-from server.iris import CG
-from server.rdfio import parse
-from server.store import REGISTRY, Delta
+from claimgraph.core import ClaimGraph
+from claimgraph.errors import InputError, ValidationFailed
+from claimgraph.formats import by_name
+from claimgraph.iris import CG
+from claimgraph.rdfio import parse
+from claimgraph.store import REGISTRY, Delta
 
 PREFIXES = """
 @prefix cg: <https://claimgraph.org/ontology#> .

@@ -1,0 +1,54 @@
+"""The Flask application factory. Pages and protocol endpoints register here as blueprints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+
+from claimgraph import claimreview, dumps, graphstore, linkeddata, pages, void
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from claimgraph.errors import ClaimGraphError
+from claimgraph.sparql import views as sparql
+from claimgraph.stats import collect
+
+
+def create_app(
+    config: Settings | Mapping[str, Any] | None = None, *, graph: ClaimGraph | None = None
+) -> Flask:
+    """Build the app. ``config``: Settings, or a dict of overrides on the environment's."""
+    settings = config if isinstance(config, Settings) else Settings.from_env(**dict(config or {}))
+    if graph is None:
+        graph = ClaimGraph(settings)
+        if settings.seed:
+            graph.seed()
+    app = Flask(__name__)
+    app.extensions["claimgraph"] = graph
+    app.extensions["claimgraph.settings"] = settings  # the app's, which may differ from graph's
+    app.register_blueprint(linkeddata.bp)
+    app.register_blueprint(dumps.bp)
+    app.register_blueprint(void.bp)
+    app.register_blueprint(claimreview.bp)
+    sparql.init_app(app, settings)  # /sparql, /update
+    app.register_blueprint(graphstore.bp)
+    pages.init_app(app, graph)  # /, /claims, and the rich HTML of /id/claim/…, /id/actor/…
+
+    @app.get("/status.json")
+    def status_json() -> Response:
+        s = collect(graph.store)
+        return jsonify(triples=s.triples, graphs=s.graphs, classes=s.classes)
+
+    @app.errorhandler(ClaimGraphError)
+    def claimgraph_error(err: ClaimGraphError) -> tuple[Response, int]:
+        # Messages reach the user; stack traces do not.
+        page = linkeddata.error_response(err)  # HTML for browsers, RDF on linked-data routes
+        if page is not None:
+            return page, err.http_status
+        best = request.accept_mimetypes.best_match(["application/json", "text/plain"])
+        if best == "application/json":
+            return jsonify(error=type(err).__name__, message=str(err)), err.http_status
+        return Response(f"{err}\n", mimetype="text/plain"), err.http_status
+
+    return app

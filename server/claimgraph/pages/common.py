@@ -1,0 +1,123 @@
+"""What the page modules share: bounded SELECTs, labels for a batch of IRIs, and the
+``Term``s (links only for http(s) IRIs, via ``Iris.href``) the templates render."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pyoxigraph as ox
+from flask import Blueprint, current_app
+
+from claimgraph.core import ClaimGraph
+from claimgraph.describe import (
+    LABEL_PROPERTIES,
+    Labeller,
+    Section,
+    Term,
+    best_literal,
+    compact,
+    section,
+)
+from claimgraph.iris import PREFIXES
+
+Row = dict[str, Any]
+
+PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
+
+
+def claimgraph() -> ClaimGraph:
+    cg: ClaimGraph = current_app.extensions["claimgraph"]
+    return cg
+
+
+def select(cg: ClaimGraph, sparql: str) -> list[Row]:
+    """The rows of a SELECT (every page query carries its own LIMIT)."""
+    result = cg.store.query(PROLOGUE + sparql)
+    assert isinstance(result, ox.QuerySolutions)
+    names = [v.value for v in result.variables]
+    rows: list[Row] = []
+    for solution in result:
+        row = {n: solution[n] for n in names}
+        rows.append({k: v for k, v in row.items() if v is not None})
+    return rows
+
+
+def sparql_iri(iri: str) -> str:
+    """``<iri>`` for a query; ``ValueError`` for text that is not an IRI."""
+    return str(ox.NamedNode(iri))
+
+
+def sparql_text(text: str) -> str:
+    return str(ox.Literal(text))
+
+
+def values(iris: Iterable[str]) -> str:
+    return " ".join(sparql_iri(i) for i in sorted(set(iris)))
+
+
+class Labels:
+    """Best labels (English first) of the IRIs a page shows, fetched in one query."""
+
+    def __init__(self, cg: ClaimGraph, iris: Iterable[str]) -> None:
+        self.cg = cg
+        self.prefixes = cg.iris.prefixes()
+        wanted = sorted({i for i in iris if i})
+        found: dict[str, dict[str, list[ox.Literal]]] = {}
+        shown = set(LABEL_PROPERTIES)
+        for start in range(0, len(wanted), 400):
+            chunk = wanted[start : start + 400]
+            # Each ?x's few outgoing triples, filtered here: with FILTER(?p IN (…)) Virtuoso
+            # scans every label property's whole index range (linear in the store's size).
+            rows = select(
+                cg,
+                f"SELECT ?x ?p ?l WHERE {{ VALUES ?x {{ {values(chunk)} }} ?x ?p ?l }} "
+                f"LIMIT {len(chunk) * 200}",
+            )
+            for r in rows:
+                if r["p"].value in shown and isinstance(r.get("l"), ox.Literal):
+                    found.setdefault(r["x"].value, {}).setdefault(r["p"].value, []).append(r["l"])
+        self.labels: dict[str, ox.Literal] = {}
+        for iri, by_prop in found.items():
+            for p in LABEL_PROPERTIES:
+                lit = best_literal(by_prop.get(p, []))
+                if lit is not None:
+                    self.labels[iri] = lit
+                    break
+
+    def term(self, node: Any) -> Term:
+        """A ``Term`` for an IRI (a link only when ``Iris.href`` gives one) or a literal."""
+        if isinstance(node, ox.Literal):
+            return literal(node)
+        iri = node.value if isinstance(node, ox.NamedNode) else str(node)
+        lit = self.labels.get(iri)
+        text = lit.value if lit is not None else compact(iri, self.prefixes)
+        lang = (lit.language or None) if lit is not None else None
+        return Term(text, href=self.cg.iris.href(iri), iri=iri, lang=lang)
+
+    def text(self, iri: str) -> str:
+        lit = self.labels.get(iri)
+        return lit.value if lit is not None else compact(iri, self.prefixes)
+
+
+def literal(lit: ox.Literal) -> Term:
+    return Term(lit.value, lang=lit.language or None)
+
+
+def iri_of(node: Any) -> str | None:
+    return node.value if isinstance(node, ox.NamedNode) else None
+
+
+def local_name(iri: str) -> str:
+    return iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+bp = Blueprint("pages", __name__)
+
+
+def description(iri: str, triples: list[ox.Triple]) -> Section:
+    """The generic linked-data section of ``iri`` (every property, labelled)."""
+    from claimgraph.linkeddata import page_labels
+
+    labeller = Labeller(claimgraph().iris, triples, page_labels())
+    return section(ox.NamedNode(iri), triples, labeller, incoming=False)

@@ -1,0 +1,255 @@
+"""A query worker process: opens a store snapshot read-only, runs one job at a time and sends
+back the result already serialized (Oxigraph's serializers), cut at the row and byte caps.
+
+It imports only pyoxigraph and the format table, and first moves itself into an empty network
+namespace when the OS allows it, so that even a query the static checks missed cannot reach
+another host. ``execute`` is also called in-process by tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import io
+import json
+import sys
+from dataclasses import dataclass
+from itertools import islice
+from multiprocessing.connection import Connection
+from typing import Any
+
+import pyoxigraph as ox
+
+from claimgraph.formats import by_name
+
+RESULTS_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+_CLONE_NEWNET, _CLONE_NEWUSER = 0x40000000, 0x10000000
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One query for a worker (picklable). ``check_update``: only parse an update."""
+
+    sparql: str
+    union: bool = True  # default graph = union of all graphs (ignored with default_graph)
+    default_graph: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    results_format: str | None = "json"  # for SELECT/ASK; None: not acceptable
+    graph_format: str | None = "turtle"  # for CONSTRUCT/DESCRIBE; None: not acceptable
+    max_rows: int | None = None
+    max_bytes: int | None = None
+    prefixes: tuple[tuple[str, str], ...] = ()  # for Turtle/TriG output
+    check_update: bool = False
+    # The update's operations one by one, the others blanked out (see ``update.masked``):
+    # checked when the whole text fails, because Oxigraph refuses a PREFIX after ";".
+    operations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # solutions | boolean | triples | update
+    body: bytes
+    format: str | None  # the results or RDF format name the body is in
+    truncated: bool = False
+    rows: int = 0
+
+
+class NotAcceptableResult(Exception):
+    """The result is of a kind (solutions or triples) for which the client accepts no format."""
+
+
+def _term_json(term: Any) -> dict[str, Any]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out: dict[str, Any] = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype.value not in (_XSD_STRING, _RDF_LANGSTRING):
+            out["datatype"] = term.datatype.value
+        return out
+    if isinstance(term, ox.Triple):
+        return {
+            "type": "triple",
+            "value": {
+                "subject": _term_json(term.subject),
+                "predicate": _term_json(term.predicate),
+                "object": _term_json(term.object),
+            },
+        }
+    raise TypeError(f"unexpected term {term!r}")
+
+
+def _solutions(result: ox.QuerySolutions, job: Job) -> Outcome:
+    # Rows are read in Python to stop at the caps; the capped rows become a SPARQL JSON document
+    # that Oxigraph re-serializes, so every format is Oxigraph's own writer.
+    if job.results_format is None:
+        raise NotAcceptableResult("solutions")
+    names = [v.value for v in result.variables]
+    bindings: list[dict[str, Any]] = []
+    size, truncated = 0, False
+    limit = job.max_rows if job.max_rows is not None else sys.maxsize
+    for solution in result:
+        if len(bindings) >= limit:
+            truncated = True
+            break
+        row: dict[str, Any] = {}
+        for name, term in zip(names, solution, strict=True):
+            if term is not None:
+                row[name] = _term_json(term)
+                size += len(name) + len(getattr(term, "value", "") or str(term)) + 24
+        if job.max_bytes is not None and size > job.max_bytes:
+            truncated = True
+            break
+        bindings.append(row)
+    doc = {"head": {"vars": names}, "results": {"bindings": bindings}}
+    data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    if job.results_format != "json":
+        out = io.BytesIO()
+        parsed = ox.parse_query_results(data, ox.QueryResultsFormat.JSON)
+        parsed.serialize(out, RESULTS_FORMATS[job.results_format])
+        data = out.getvalue()
+    return Outcome("solutions", data, job.results_format, truncated, len(bindings))
+
+
+def _triples(result: ox.QueryTriples, job: Job) -> Outcome:
+    if job.graph_format is None:
+        raise NotAcceptableResult("triples")
+    limit = job.max_rows if job.max_rows is not None else sys.maxsize
+    triples: list[ox.Triple] = []
+    size, truncated = 0, False
+    for triple in islice(result, limit + 1) if limit < sys.maxsize else result:
+        if len(triples) >= limit:
+            truncated = True
+            break
+        size += len(str(triple))
+        if job.max_bytes is not None and size > job.max_bytes:
+            truncated = True
+            break
+        triples.append(triple)
+    fmt = by_name(job.graph_format)
+    out = io.BytesIO()
+    prefixes = dict(job.prefixes) if fmt.name in ("turtle", "trig") else None
+    ox.serialize(triples, out, fmt.ox, prefixes=prefixes)
+    return Outcome("triples", out.getvalue(), fmt.name, truncated, len(triples))
+
+
+def _check_update(job: Job) -> None:
+    """Parse an update by running it on a throwaway empty store (no data is touched).
+
+    Only syntax errors count: an empty store makes some operations fail (MOVE of a graph that
+    is not there) that are fine on the real data.
+    """
+    try:
+        _dry_run(job.sparql)
+    except SyntaxError:
+        if not job.operations:
+            raise
+        for text in job.operations:
+            _dry_run(text)
+
+
+def _dry_run(text: str) -> None:
+    with contextlib.suppress(OSError, RuntimeError, ValueError):  # not syntax errors
+        ox.Store().update(text)
+
+
+def execute(store: ox.Store | None, job: Job) -> Outcome:
+    """Run ``job`` on ``store``; raises SyntaxError, OSError… as pyoxigraph does."""
+    if job.check_update:
+        _check_update(job)
+        return Outcome("update", b"", None)
+    assert store is not None
+    kwargs: dict[str, Any] = {}
+    if job.default_graph is not None:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graph]
+    if job.named_graphs is not None:
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+    union = job.union and job.default_graph is None
+    result = store.query(job.sparql, use_default_graph_as_union=union, **kwargs)
+    return serialize(result, job)
+
+
+def serialize(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, job: Job) -> Outcome:
+    """A query result in the job's format for its kind, cut at the job's caps."""
+    if isinstance(result, ox.QueryBoolean):
+        if job.results_format is None:
+            raise NotAcceptableResult("boolean")
+        out = io.BytesIO()
+        result.serialize(out, RESULTS_FORMATS[job.results_format])
+        return Outcome("boolean", out.getvalue(), job.results_format, False, 1)
+    if isinstance(result, ox.QueryTriples):
+        return _triples(result, job)
+    return _solutions(result, job)
+
+
+def isolate_network() -> bool:
+    """Move this process into a new network namespace with no interfaces up (Linux only).
+
+    Needs privileges (CAP_SYS_ADMIN) or unprivileged user namespaces, and a process that has
+    not started threads yet; returns whether it worked.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return False
+    return any(
+        libc.unshare(flags) == 0 for flags in (_CLONE_NEWNET, _CLONE_NEWUSER | _CLONE_NEWNET)
+    )
+
+
+def main(conn: Connection, isolate: bool) -> None:
+    """The worker loop: receive (snapshot path, job, keep open), send (status, payload)."""
+    isolated = isolate_network() if isolate else False
+    if not _send(conn, ("ready", isolated)):
+        return
+    store: ox.Store | None = None
+    opened: str | None = None
+    while True:
+        try:
+            snapshot, job, keep = conn.recv()
+        except (EOFError, OSError):
+            return
+        reply: tuple[str, Any]
+        try:
+            if job.check_update:
+                reply = ("ok", execute(None, job))
+            else:
+                if snapshot != opened:
+                    store = None
+                    gc.collect()
+                    store = ox.Store.read_only(snapshot)
+                    opened = snapshot
+                reply = ("ok", execute(store, job))
+        except SyntaxError as err:
+            reply = ("syntax", str(err))
+        except NotAcceptableResult as err:
+            reply = ("not-acceptable", str(err))
+        except Exception as err:  # the worker must answer every job and stay up
+            reply = ("error", f"{type(err).__name__}: {err}")
+        if not keep and not job.check_update:
+            store, opened = None, None
+            gc.collect()
+        if not _send(conn, reply):
+            return
+
+
+def _send(conn: Connection, message: object) -> bool:
+    """False when the server is gone (then the worker just ends)."""
+    try:
+        conn.send(message)
+    except (BrokenPipeError, EOFError, OSError):
+        return False
+    return True

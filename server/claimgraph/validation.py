@@ -1,0 +1,475 @@
+"""SHACL validation: the whole graph, or only what one write touches.
+
+Shapes are parsed once per process. A write is validated on a small in-memory *staging
+graph*: the state the touched nodes would have after the write, one hop around them, and the
+ontology (class hierarchy and concept schemes). pyshacl then checks only the touched nodes
+(``focus_nodes``), so a write costs the same at 10k or 10M triples. (Handing pyshacl the store
+itself is far slower: it counts the data graph once per result, and scans every target.)
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+import pyshacl
+from pyshacl.graph_abstraction import DataGraph
+from pyshacl.shapes_graph import ShapesGraph
+from rdflib import RDF, SH, BNode, Graph, Literal, Namespace, URIRef
+from rdflib.term import Node
+
+from claimgraph.errors import ContentError
+from claimgraph.iris import PREFIXES
+from claimgraph.store import Delta, Store
+from claimgraph.terms import to_ox, to_rdflib, triples_to_graph
+
+# How many statements may point at one changed node before we stop pulling them into the
+# staging graph (a concept such as stance:asserts is the object of every statement).
+MAX_REFERRERS = 10_000
+# Predicates the shapes follow transitively (loop checks): staging follows them to the end.
+CHAIN_PREDICATES = frozenset(
+    f"https://claimgraph.org/ontology#{p}"
+    for p in ("reportedBy", "parentOrganization", "translationOf", "partOfSource")
+)
+_OPTIONS = {
+    "inference": "none",
+    "advanced": False,
+    "use_js": False,
+    "inplace": True,  # the staged graph is ours: no copy
+    "allow_warnings": True,
+}
+_SEVERITY = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+
+
+def _compact(term: Node | None, prefixes: dict[str, str] = PREFIXES) -> str | None:
+    if term is None:
+        return None
+    if isinstance(term, URIRef):
+        iri = str(term)
+        for prefix, ns in prefixes.items():
+            if iri.startswith(ns) and len(iri) > len(ns):
+                return f"{prefix}:{iri[len(ns) :]}"
+        return iri
+    if isinstance(term, Literal):
+        return term.n3()
+    return str(term)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One validation result, in the words a curator needs."""
+
+    severity: str  # Violation | Warning | Info
+    focus_node: str
+    path: str | None
+    value: str | None
+    message: str
+    shape: str  # the node shape (and property shape, if it has a name)
+    constraint: str  # the SHACL constraint component, e.g. sh:MinCountConstraintComponent
+
+    def line(self) -> str:
+        where = self.focus_node + (f" {self.path}" if self.path else "")
+        value = f" (value {self.value})" if self.value is not None else ""
+        return f"{self.severity}: {where}{value}: {self.message} [{self.shape}]"
+
+
+@dataclass
+class Report:
+    conforms: bool
+    results: list[Result]
+    graph: Graph = field(repr=False)
+    focus_nodes: int = 0  # how many nodes were checked (0: the whole graph)
+
+    @property
+    def violations(self) -> list[Result]:
+        return [r for r in self.results if r.severity == "Violation"]
+
+    @property
+    def warnings(self) -> list[Result]:
+        return [r for r in self.results if r.severity != "Violation"]
+
+    def summary(self) -> str:
+        if self.conforms and not self.results:
+            return "the data conforms to the shapes"
+        head = (
+            "the data conforms to the shapes"
+            if self.conforms
+            else f"the data violates the shapes ({len(self.violations)} violation(s))"
+        )
+        if self.warnings:
+            head += f", {len(self.warnings)} warning(s)"
+        return head
+
+    def text(self, limit: int | None = None) -> str:
+        lines = [self.summary()]
+        ordered = self.violations + self.warnings
+        lines += [r.line() for r in ordered[:limit]]
+        if limit is not None and len(ordered) > limit:
+            lines.append(f"… and {len(ordered) - limit} more")
+        return "\n".join(lines)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "conforms": self.conforms,
+                "violations": len(self.violations),
+                "warnings": len(self.warnings),
+                "results": [asdict(r) for r in self.results],
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+
+
+def _read_graph(folder: Path, what: str) -> Graph:
+    """Every Turtle file of ``folder`` in one graph; none, or one that does not parse, is a
+    ``ContentError``: validating against no shapes would call anything valid."""
+    paths = sorted(folder.glob("*.ttl"))
+    if not paths:
+        raise ContentError(f"no {what} found: {folder} holds no .ttl file")
+    g = Graph()
+    for path in paths:
+        try:
+            g.parse(path, format="turtle")
+        except Exception as err:  # rdflib raises many kinds; each means the file is unusable
+            raise ContentError(f"the {what} file {path} does not parse: {err}") from err
+    return g
+
+
+@dataclass(frozen=True)
+class _SparqlCheck:
+    """One SHACL-SPARQL constraint of a node shape, run by Oxigraph instead of pyshacl."""
+
+    shape: URIRef
+    constraint: Node
+    severity: URIRef
+    message: str | None
+    query: str  # the constraint's SELECT with its prefixes
+    targets: str  # a SELECT of the shape's focus nodes (?this)
+
+
+def _prefix_block(shapes: Graph, holder: Node | None) -> str:
+    lines = []
+    for decl in shapes.objects(holder, SH.declare) if holder is not None else ():
+        prefix, ns = shapes.value(decl, SH.prefix), shapes.value(decl, SH.namespace)
+        if prefix is not None and ns is not None:
+            lines.append(f"PREFIX {prefix}: <{ns}>")
+    return "\n".join(lines)
+
+
+def _targets_query(shapes: Graph, shape: Node) -> str:
+    rdfs = "http://www.w3.org/2000/01/rdf-schema#"
+    parts = [
+        f"{{ ?this a/<{rdfs}subClassOf>* <{c}> }}" for c in shapes.objects(shape, SH.targetClass)
+    ]
+    parts += [f"{{ ?this <{p}> ?any }}" for p in shapes.objects(shape, SH.targetSubjectsOf)]
+    parts += [f"{{ ?any <{p}> ?this }}" for p in shapes.objects(shape, SH.targetObjectsOf)]
+    parts += [f"{{ VALUES ?this {{ <{n}> }} }}" for n in shapes.objects(shape, SH.targetNode)]
+    if (shape, RDF.type, URIRef(f"{rdfs}Class")) in shapes:  # implicit class target
+        parts.append(f"{{ ?this a/<{rdfs}subClassOf>* <{shape}> }}")
+    return "SELECT DISTINCT ?this WHERE { " + (" UNION ".join(parts) or "FILTER(false)") + " }"
+
+
+_PLACEHOLDER = re.compile(r"\{[?$]([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class Validator:
+    """Validates data against the ClaimGraph shapes; build it once and share it.
+
+    Core constraints run in pyshacl. SHACL-SPARQL constraints run in Oxigraph over the same
+    data, once per constraint rather than once per focus node (pyshacl evaluates them with
+    rdflib's engine node by node: 95% of a write's validation time). The results are merged
+    into one report.
+    """
+
+    def __init__(self, shapes: Graph, ontology: Graph) -> None:
+        self.shapes = shapes
+        # Only what validation reads from the ontology: the class hierarchy (for sh:class),
+        # the declared properties and the concept schemes.
+        self.ontology = Graph()
+        skos = Namespace("http://www.w3.org/2004/02/skos/core#")
+        rdfs_sub = URIRef("http://www.w3.org/2000/01/rdf-schema#subClassOf")
+        for pred in (rdfs_sub, skos.inScheme, skos.topConceptOf, RDF.type):
+            for t in ontology.triples((None, pred, None)):
+                self.ontology.add(t)
+        self._ontology_quads = [
+            ox.Quad(to_ox(s), to_ox(p), to_ox(o))  # type: ignore[arg-type]
+            for s, p, o in self.ontology
+        ]
+        self._parents = {ps: ns for ns, _, ps in shapes.triples((None, SH.property, None))}
+        self.core_shapes = Graph()
+        for t in shapes:
+            if t[1] != SH.sparql:
+                self.core_shapes.add(t)
+        self._checks = self._sparql_checks()
+        self._shapes_graph = ShapesGraph(self.core_shapes)
+
+    @classmethod
+    def from_dirs(cls, shapes_dir: Path, ontology_dir: Path) -> Validator:
+        shapes = _read_graph(shapes_dir, "SHACL shapes")
+        if not any(shapes.subjects(RDF.type, SH.NodeShape)):
+            raise ContentError(f"no SHACL shapes found: {shapes_dir} declares no sh:NodeShape")
+        return cls(shapes, _read_graph(ontology_dir, "ontology"))
+
+    def _sparql_checks(self) -> list[_SparqlCheck]:
+        checks = []
+        for shape, constraint in self.shapes.subject_objects(SH.sparql):
+            if self.shapes.value(constraint, SH.deactivated) == Literal(True):
+                continue
+            if shape in self._parents:
+                raise ValueError(f"{shape}: sh:sparql on a property shape is not supported")
+            select = self.shapes.value(constraint, SH.select)
+            if select is None:
+                continue
+            prefixes = _prefix_block(self.shapes, self.shapes.value(constraint, SH.prefixes))
+            message = self.shapes.value(constraint, SH.message) or self.shapes.value(
+                shape, SH.message
+            )
+            checks.append(
+                _SparqlCheck(
+                    shape=shape,  # type: ignore[arg-type]
+                    constraint=constraint,
+                    severity=self.shapes.value(shape, SH.severity) or SH.Violation,  # type: ignore[arg-type]
+                    message=str(message) if message is not None else None,
+                    query=f"{prefixes}\n{select}",
+                    targets=_targets_query(self.shapes, shape),
+                )
+            )
+        return checks
+
+    def _shape_name(self, shape: Node | None) -> str:
+        if shape is None:
+            return "?"
+        parent = self._parents.get(shape)
+        name = self.shapes.value(shape, SH.name)
+        if parent is None:
+            return _compact(shape) or "?"
+        label = _compact(shape) if isinstance(shape, URIRef) else None
+        label = label or (str(name) if name is not None else None)
+        label = label or _compact(self.shapes.value(shape, SH.path)) or "property"
+        return f"{_compact(parent)} › {label}"
+
+    def validate_graph(self, data: Graph, focus_nodes: list[URIRef] | None = None) -> Report:
+        """Validate ``data`` (plus the ontology); only ``focus_nodes`` if given."""
+        quads = [ox.Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in data]  # type: ignore[arg-type]
+        return self._validate(data, quads, focus_nodes)
+
+    def _validate(
+        self, data: Graph, quads: list[ox.Quad], focus_nodes: list[URIRef] | None
+    ) -> Report:
+        if focus_nodes is not None and not focus_nodes:
+            return Report(True, [], Graph(), 0)
+        staged = Graph()
+        staged += data
+        staged += self.ontology
+        focus_set = None if focus_nodes is None else set(focus_nodes)
+        conforms, report_graph = self._core(staged, focus_set)
+        store = ox.Store()
+        store.extend(quads)
+        store.extend(self._ontology_quads)
+        focus = None if focus_nodes is None else {str(n) for n in focus_nodes}
+        violated = self._run_sparql_checks(store, focus, report_graph)
+        conforms = bool(conforms) and not violated
+        report_node = next(report_graph.subjects(RDF.type, SH.ValidationReport))
+        report_graph.set((report_node, SH.conforms, Literal(conforms)))
+        return Report(conforms, self._results(report_graph), report_graph, len(focus_nodes or []))
+
+    def _core(self, staged: Graph, focus: set[URIRef] | None) -> tuple[bool, Graph]:
+        """The core (non-SPARQL) constraints, by pyshacl, on ``focus`` nodes only if given.
+
+        pyshacl's own ``focus_nodes`` option also filters the value nodes that nested shapes
+        (sh:node, sh:or, sh:qualifiedValueShape) check, so a malformed date passed on a
+        write. Here each shape gets its targets among the focus nodes explicitly, and nested
+        shapes run unfiltered. The parsed shapes are reused across validations.
+        """
+        runner = pyshacl.Validator(
+            DataGraph.from_rdflib(staged), shacl_graph=self.core_shapes, options=dict(_OPTIONS)
+        )
+        runner.shacl_graph = self._shapes_graph
+        executor = runner.make_executor()
+        g = runner.data_graph
+        conforms, results = True, []
+        for shape in self._shapes_graph.shapes:
+            if focus is None:
+                ok, found = shape.validate(executor, g)
+            else:
+                targets = [n for n in shape.focus_nodes(g) if n in focus]
+                if not targets:
+                    continue
+                ok, found = shape.validate(executor, g, focus=targets)
+            conforms = conforms and ok
+            results.extend(found)
+        report_graph, _ = runner.create_validation_report(self._shapes_graph, conforms, results)
+        return conforms, report_graph
+
+    def _run_sparql_checks(self, store: ox.Store, focus: set[str] | None, rg: Graph) -> bool:
+        """Add each SPARQL constraint's results to ``rg``; True if any is a violation."""
+        report_node = next(rg.subjects(RDF.type, SH.ValidationReport))
+        violated = False
+        for check in self._checks:
+            targets = {
+                row["this"].value
+                for row in _select(store, check.targets)
+                if isinstance(row["this"], ox.NamedNode)
+            }
+            if focus is not None:
+                targets &= focus
+            if not targets:
+                continue
+            solutions = _select(store, check.query)
+            names = [v.value for v in solutions.variables]
+            for row in solutions:
+                this = row["this"]
+                if not isinstance(this, ox.NamedNode) or this.value not in targets:
+                    continue
+                bindings: dict[str, object] = {n: row[n] for n in names if row[n] is not None}
+                result = BNode()
+                rg.add((report_node, SH.result, result))
+                rg.add((result, RDF.type, SH.ValidationResult))
+                rg.add((result, SH.focusNode, URIRef(this.value)))
+                rg.add((result, SH.resultSeverity, check.severity))
+                rg.add((result, SH.sourceShape, check.shape))
+                rg.add((result, SH.sourceConstraint, check.constraint))
+                rg.add((result, SH.sourceConstraintComponent, SH.SPARQLConstraintComponent))
+                for var, prop in (("path", SH.resultPath), ("value", SH.value)):
+                    term = row[var] if var in names else None
+                    if term is not None:
+                        rg.add((result, prop, to_rdflib(term)))
+                if check.message:
+                    text = _fill(check.message, bindings)
+                    rg.add((result, SH.resultMessage, Literal(text)))
+                violated = violated or check.severity == SH.Violation
+        return violated
+
+    def _results(self, rg: Graph) -> list[Result]:
+        out = []
+        # top-level results only: nested sh:detail results repeat them in generic words
+        for r in rg.objects(None, SH.result):
+            severity = rg.value(r, SH.resultSeverity)
+            message = rg.value(r, SH.resultMessage)
+            out.append(
+                Result(
+                    severity=_SEVERITY.get(severity, str(severity)),  # type: ignore[call-overload]
+                    focus_node=_compact(rg.value(r, SH.focusNode)) or "?",
+                    path=_compact(rg.value(r, SH.resultPath)),
+                    value=_compact(rg.value(r, SH.value)),
+                    message=str(message) if message is not None else "constraint not met",
+                    shape=self._shape_name(rg.value(r, SH.sourceShape)),
+                    constraint=_compact(rg.value(r, SH.sourceConstraintComponent)) or "?",
+                )
+            )
+        out.sort(key=lambda r: (r.severity != "Violation", r.focus_node, r.path or ""))
+        return out
+
+    def validate_store(self, store: Store) -> Report:
+        """Full validation of everything the store holds."""
+        # Read as quads, not with a CONSTRUCT: a remote server caps a query's results.
+        quads = [
+            ox.Quad(q.subject, q.predicate, q.object)
+            for q in store.quads()
+            if not isinstance(q.graph_name, ox.DefaultGraph)
+        ]
+        return self._validate(triples_to_graph(quads), quads, None)
+
+    def validate_delta(self, store: Store, delta: Delta) -> Report:
+        """Validate the nodes a write touches, as they would be after it.
+
+        The staging data: each touched node and each node pointing at one (capped), two
+        hops out from them, the whole of every chain the shapes follow transitively
+        (reporting, translation, parent organisation), and the nodes' incoming links.
+        """
+        view = _AfterView(store, delta)
+        changed = view.changed_subjects()
+        focus: set[ox.NamedNode | ox.BlankNode] = set(changed)
+        for node in changed:
+            referrers = itertools.islice(view.incoming(node), MAX_REFERRERS)
+            focus.update(q.subject for q in referrers if not isinstance(q.subject, ox.Triple))
+        staged: dict[ox.Quad, None] = {}
+        outgoing: dict[ox.NamedNode | ox.BlankNode, list[ox.Quad]] = {}
+        depth_done: dict[ox.NamedNode | ox.BlankNode, int] = {}
+
+        def describe(node: ox.NamedNode | ox.BlankNode, depth: int) -> None:
+            if depth_done.get(node, -1) >= depth:
+                return
+            depth_done[node] = depth
+            if node not in outgoing:
+                outgoing[node] = list(view.outgoing(node))
+                staged.update(dict.fromkeys(outgoing[node]))
+            for q in outgoing[node]:
+                o = q.object
+                if isinstance(o, ox.NamedNode | ox.BlankNode):
+                    if q.predicate.value in CHAIN_PREDICATES:
+                        describe(o, max(depth, 1))  # follow chains to their end
+                    elif depth > 0:
+                        describe(o, depth - 1)
+
+        for node in focus:
+            describe(node, 2)
+            # inverse paths (e.g. "a claim is the object of some statement") read referrers
+            staged.update(dict.fromkeys(itertools.islice(view.incoming(node), MAX_REFERRERS)))
+        quads = [ox.Quad(q.subject, q.predicate, q.object) for q in staged]
+        nodes = [URIRef(n.value) for n in focus if isinstance(n, ox.NamedNode)]
+        return self._validate(triples_to_graph(quads), quads, nodes)
+
+
+def _select(store: ox.Store, query: str) -> ox.QuerySolutions:
+    solutions = store.query(query)
+    assert isinstance(solutions, ox.QuerySolutions)
+    return solutions
+
+
+def _fill(message: str, bindings: dict[str, object]) -> str:
+    """Substitute ``{?var}`` / ``{$var}`` in an sh:message with the result's values."""
+    return _PLACEHOLDER.sub(lambda m: _show(bindings.get(m.group(1))), message)
+
+
+def _show(term: object) -> str:
+    if term is None:
+        return "?"
+    if isinstance(term, ox.Literal):
+        return term.value
+    if isinstance(term, ox.NamedNode):
+        return _compact(URIRef(term.value)) or term.value
+    return str(term)
+
+
+class _AfterView:
+    """The store as it would be after a delta, seen through subject/object lookups."""
+
+    def __init__(self, store: Store, delta: Delta) -> None:
+        self.store = store
+        self.delta = delta
+        self.removed = set(delta.remove)
+        self.dropped = set(delta.drop_graphs)
+        self.add_by_subject: dict[object, list[ox.Quad]] = {}
+        self.add_by_object: dict[object, list[ox.Quad]] = {}
+        for q in delta.add:
+            self.add_by_subject.setdefault(q.subject, []).append(q)
+            self.add_by_object.setdefault(q.object, []).append(q)
+
+    def _live(self, quads: Iterator[ox.Quad]) -> Iterator[ox.Quad]:
+        for q in quads:
+            if q not in self.removed and q.graph_name not in self.dropped:
+                yield q
+
+    def changed_subjects(self) -> set[ox.NamedNode | ox.BlankNode]:
+        subjects: set[ox.NamedNode | ox.BlankNode] = set()
+        for q in itertools.chain(self.delta.add, self.delta.remove):
+            if not isinstance(q.subject, ox.Triple):
+                subjects.add(q.subject)
+        for g in self.dropped:
+            subjects.update(q.subject for q in self.store.quads(graph=g))  # type: ignore[misc]
+        return subjects
+
+    def outgoing(self, node: ox.NamedNode | ox.BlankNode) -> Iterator[ox.Quad]:
+        yield from self._live(self.store.quads(subject=node))
+        yield from self.add_by_subject.get(node, ())
+
+    def incoming(self, node: ox.NamedNode | ox.BlankNode) -> Iterator[ox.Quad]:
+        yield from self._live(self.store.quads(object=node))
+        yield from self.add_by_object.get(node, ())
