@@ -117,6 +117,18 @@ def drive(port: int, requests: list[Request], clients: int, seconds: float, warm
     return Load(seconds, latencies, errors)
 
 
+def _warm(port: int, requests: list[Request]) -> None:
+    """Send one request of the workload, untimed, before it is driven: the first query starts
+    the query workers and takes a snapshot, which a short warm-up window may not cover."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    try:
+        req = requests[0]
+        conn.request(req.method, req.path, body=req.body, headers=req.headers)
+        conn.getresponse().read()
+    finally:
+        conn.close()
+
+
 def _workers(pid: int) -> list[int]:
     """The query workers of the service ``pid`` (its spawned children; not the resource
     tracker that multiprocessing also starts)."""
@@ -200,6 +212,7 @@ def run(
     try:
         _wait_ready(port, process)
         for name, requests in loads.items():
+            _warm(port, requests)
             for n in clients:
                 _log(f"{name}: {n} clients")
                 load = drive(port, requests, n, seconds, warm_up=min(3.0, seconds / 3))
