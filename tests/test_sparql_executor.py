@@ -42,7 +42,7 @@ class Versioned:
 def on_disk(tmp_path: Path) -> Iterator[tuple[Versioned, QueryExecutor]]:
     data = Versioned(tmp_path / "store")
     data.add(20)
-    executor = QueryExecutor(data.store, lambda: data.generation, workers=1)
+    executor = QueryExecutor(data.store, lambda: data.generation, workers=1, wait=0.3)
     yield data, executor
     executor.close()
     data.store.close()
@@ -109,8 +109,8 @@ def test_busy_workers_and_the_timeout(on_disk: tuple[Versioned, QueryExecutor]) 
     thread = threading.Thread(target=runaway)
     thread.start()
     time.sleep(0.3)
-    with pytest.raises(ServerBusy):
-        executor.run(COUNT, timeout=0.3)  # the only worker is busy
+    with pytest.raises(ServerBusy, match="CLAIMGRAPH_QUERY_WAIT"):
+        executor.run(COUNT, timeout=10)  # the only worker stays busy past the wait
     thread.join(timeout=10)
     assert len(errors) == 1 and executor.stats.killed == 1
     assert count(executor) == 20  # a fresh worker took its place
@@ -125,3 +125,78 @@ def test_a_crashing_query_costs_a_worker_not_the_server(
         executor.run(too_deep, timeout=10)
     assert executor.stats.crashed == 1
     assert count(executor) == 20
+
+
+def _runaway(executor: QueryExecutor, client: str, seconds: float = 2.0) -> threading.Thread:
+    """A query from ``client`` that holds a worker until it is stopped after ``seconds``."""
+
+    def go() -> None:
+        with pytest.raises(QueryTimeout):
+            executor.run(CARTESIAN, timeout=seconds, client=client)
+
+    thread = threading.Thread(target=go)
+    thread.start()
+    return thread
+
+
+@pytest.fixture
+def two_workers(tmp_path: Path) -> Iterator[QueryExecutor]:
+    data = Versioned(tmp_path / "store")
+    data.add(20)
+    executor = QueryExecutor(
+        data.store, lambda: data.generation, workers=2, wait=0.3, client_limit=1
+    )
+    count(executor)  # workers started and ready
+    yield executor
+    executor.close()
+    data.store.close()
+
+
+def test_one_client_cannot_run_more_than_its_limit(two_workers: QueryExecutor) -> None:
+    executor = two_workers
+    thread = _runaway(executor, "a")
+    time.sleep(0.3)
+    with pytest.raises(ServerBusy, match="CLAIMGRAPH_QUERY_CLIENT_LIMIT"):
+        executor.run(COUNT, timeout=10, client="a")
+    # Another client is served at once, by the worker client "a" could not take.
+    assert executor.run(COUNT, timeout=10, client="b").rows == 1
+    thread.join(timeout=10)
+    assert executor.run(COUNT, timeout=10, client="a").rows == 1  # its slot is back
+
+
+def test_a_busy_client_never_takes_the_last_worker(tmp_path: Path) -> None:
+    data = Versioned(tmp_path / "store")
+    data.add(20)
+    executor = QueryExecutor(
+        data.store, lambda: data.generation, workers=2, wait=0.3, client_limit=5
+    )
+    try:
+        count(executor)
+        thread = _runaway(executor, "a")
+        time.sleep(0.3)
+        # Within its limit, but the one free worker is kept for clients running nothing.
+        with pytest.raises(ServerBusy, match="CLAIMGRAPH_QUERY_WAIT"):
+            executor.run(COUNT, timeout=10, client="a")
+        assert executor.run(COUNT, timeout=10, client="b").rows == 1
+        thread.join(timeout=10)
+    finally:
+        executor.close()
+        data.store.close()
+
+
+def test_a_leased_snapshot_outlives_newer_ones(
+    tmp_path: Path, on_disk: tuple[Versioned, QueryExecutor]
+) -> None:
+    """A job's snapshot stays on disk until the job ends, whatever other jobs sweep."""
+    data, executor = on_disk
+    count(executor)
+    leased = executor._lease_snapshot()  # as a job waiting to send it to a worker holds it
+    try:
+        for _ in range(3):
+            data.add(1)
+            count(executor)  # each takes a new snapshot and sweeps
+        assert (leased / "CURRENT").exists()
+    finally:
+        executor._return_snapshot(leased)
+    count(executor)
+    assert not leased.exists()  # returned, not current: the next sweep deleted it

@@ -74,8 +74,14 @@ class Settings:
     content shipped in the package."""
     query_timeout: float = 10.0
     """Seconds a SPARQL query (or an update's WHERE) may run; then its worker is killed (503)."""
-    query_workers: int = 2
-    """Worker processes that run SPARQL queries (each can be killed at the timeout)."""
+    query_workers: int = 0
+    """Worker processes that run SPARQL queries (each can be killed at the timeout); 0: one per
+    CPU the process may use, at least 4."""
+    query_wait: float = 2.0
+    """Seconds a SPARQL query waits for a worker (a free one, within its client's limit);
+    then 503 with Retry-After."""
+    query_client_limit: int = 2
+    """SPARQL queries one client (remote address) may run at once; more wait, then get 503."""
     max_rows: int = 10_000
     """Rows (SELECT) or triples (CONSTRUCT/DESCRIBE) per result; more are cut, and flagged."""
     max_result_bytes: int = 50_000_000

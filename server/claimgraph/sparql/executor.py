@@ -10,8 +10,17 @@ another process writes is undefined behaviour), so it opens a snapshot. After a 
 next query takes a new one (lazily, when the write generation changed): a RocksDB checkpoint
 for an on-disk store (hard links, milliseconds), or, for an in-memory store, a full copy into
 a temporary on-disk store (honest but O(size): fine for tests and small graphs; serve large
-graphs with ``--data-dir``). Workers reopen when the snapshot changes; a snapshot no worker
-has open any more is deleted.
+graphs with ``--data-dir``). Workers reopen when the snapshot changes.
+
+Snapshot lifetime: a query leases the current snapshot (a count under the lock) once it has a
+worker and until its job ends, and a worker's open snapshot counts too; only a snapshot that is
+neither current, leased nor open is deleted. (Choosing a snapshot before a worker was free let
+another query's sweep delete it meanwhile.)
+
+Fairness: a query waits at most ``wait`` seconds for a worker, then gets ``ServerBusy`` (503).
+A client (the caller's key, the remote address) runs at most ``client_limit`` queries at once,
+and a client that already runs one never takes the last free worker: runaway queries from a
+few clients cannot hold every worker, so other clients' cheap queries keep being answered.
 """
 
 from __future__ import annotations
@@ -20,12 +29,12 @@ import atexit
 import logging
 import multiprocessing
 import os
-import queue
 import shutil
 import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -74,6 +83,17 @@ class ExecutorStats:
     network_isolated: bool | None = None  # None until a worker has started
 
 
+def default_workers() -> int:
+    """One worker per CPU this process may use, at least 4: queries are CPU-bound, and a few
+    more workers than CPUs keep cheap queries answered (the OS shares the CPUs) while runaway
+    ones run to the timeout."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(4, cpus)
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -88,7 +108,8 @@ class QueryExecutor:
     """Runs ``Job``s in worker processes against snapshots of ``store``.
 
     ``generation`` tells when the store changed (ClaimGraph's write generation). Workers start
-    on the first query; ``close()`` stops them and removes the snapshots.
+    on the first query; ``close()`` stops them and removes the snapshots. ``wait``: seconds a
+    job may wait for a worker; ``client_limit``: jobs one client may run at once.
     """
 
     def __init__(
@@ -97,6 +118,8 @@ class QueryExecutor:
         generation: Callable[[], int],
         *,
         workers: int = 2,
+        wait: float = 2.0,
+        client_limit: int = 2,
         isolate_network: bool = True,
     ) -> None:
         """``store`` None: a store that cannot be snapshotted (a remote one); the workers then
@@ -104,14 +127,22 @@ class QueryExecutor:
         self._store = store
         self._generation = generation
         self._size = max(1, workers)
+        self._wait = wait
+        self._client_limit = max(1, client_limit)
+        # A client already running a query never takes the last free worker (when there is
+        # more than one): it stays for clients running nothing.
+        self._reserve = 1 if self._size > 1 else 0
         self._isolate = isolate_network
         self._ctx = multiprocessing.get_context("spawn")  # never fork a process holding RocksDB
-        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
-        self._workers: set[_Worker] = set()
         self._lock = threading.Lock()
-        self._snapshot_lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)  # a worker became idle, or a client's slot
+        self._idle: list[_Worker] = []  # last in, first out: the warmest worker first
+        self._workers: set[_Worker] = set()
+        self._running: Counter[str] = Counter()  # jobs running per client
+        self._snapshot_lock = threading.Lock()  # one snapshot taken at a time
         self._current: tuple[int, Path] | None = None
-        self._snapshots: list[Path] = []
+        self._snapshots: list[Path] = []  # taken by _lease_snapshot, not yet deleted
+        self._leases: Counter[Path] = Counter()  # jobs using each snapshot
         self._root: Path | None = None
         self._closed = False
         self.stats = ExecutorStats(workers=self._size)
@@ -128,7 +159,7 @@ class QueryExecutor:
             for _ in range(self._size):
                 w = self._spawn()
                 self._workers.add(w)
-                self._idle.put(w)
+                self._idle.append(w)
 
     def _make_root(self) -> Path:
         live = self._store.path if self._store is not None else None
@@ -165,7 +196,9 @@ class QueryExecutor:
                 return
             self._closed = True
             workers, self._workers = list(self._workers), set()
+            self._idle = []
             root, self._root = self._root, None
+            self._freed.notify_all()
         for w in workers:
             _kill(w)
         if root is not None:
@@ -173,65 +206,93 @@ class QueryExecutor:
         atexit.unregister(self.close)
 
     # -- snapshots ------------------------------------------------------------------------
-    def current_snapshot(self) -> Path:
-        """The snapshot for the store's current generation, taken now if there is none."""
-        self._start()
+    def _lease_snapshot(self) -> Path:
+        """The snapshot of the store's current generation (taken now if there is none), leased:
+        it is not deleted before ``_return_snapshot``."""
         if self._store is None:
             raise StoreError("this store cannot be snapshotted for query workers")
         generation = self._generation()
+        leased = self._lease_current(generation)
+        if leased is not None:
+            return leased
         with self._snapshot_lock:
-            current = self._current
-            if current is not None and current[0] == generation:
-                return current[1]
+            leased = self._lease_current(generation)  # another job may have just taken it
+            if leased is not None:
+                return leased
             assert self._root is not None
             path = self._root / f"g{generation}-{uuid.uuid4().hex[:8]}"
             self._store.snapshot(path)
             with self._lock:
                 self._current = (generation, path)
                 self._snapshots.append(path)
+                self._leases[path] += 1
                 self.stats.snapshots += 1
-            self._sweep()
+        self._sweep()
+        return path
+
+    def _lease_current(self, generation: int) -> Path | None:
+        with self._lock:
+            if self._current is None or self._current[0] != generation:
+                return None
+            path = self._current[1]
+            self._leases[path] += 1
             return path
 
+    def _return_snapshot(self, path: Path) -> None:
+        with self._lock:
+            self._leases[path] -= 1
+            if self._leases[path] <= 0:
+                del self._leases[path]
+
     def scratch_dir(self) -> Path:
-        """A fresh directory name for a caller-made snapshot (e.g. an update's scratch state)."""
+        """A fresh directory name for a caller-made snapshot (e.g. an update's scratch state);
+        the caller deletes it (the sweep never touches it)."""
         self._start()
         assert self._root is not None
         return self._root / f"scratch-{uuid.uuid4().hex}"
 
     def _sweep(self) -> None:
+        """Delete the snapshots that are not current, not leased and not open in a worker."""
         with self._lock:
-            in_use = {w.snapshot for w in self._workers}
-            current = self._current[1] if self._current else None
-            stale = [p for p in self._snapshots if p != current and p not in in_use]
-            self._snapshots = [p for p in self._snapshots if p not in stale]
+            keep = {w.snapshot for w in self._workers} | set(self._leases)
+            if self._current is not None:
+                keep.add(self._current[1])
+            stale = [p for p in self._snapshots if p not in keep]
+            self._snapshots = [p for p in self._snapshots if p in keep]
         for path in stale:
             shutil.rmtree(path, ignore_errors=True)
 
     # -- running queries ------------------------------------------------------------------
-    def run(self, job: Job, *, timeout: float, snapshot: Path | None = None) -> Outcome:
-        """Run ``job`` within ``timeout`` seconds (waiting for a free worker included).
+    def run(
+        self,
+        job: Job,
+        *,
+        timeout: float,
+        snapshot: Path | None = None,
+        client: str | None = None,
+    ) -> Outcome:
+        """Run ``job`` within ``timeout`` seconds once a worker is free for ``client`` (waiting
+        at most the executor's ``wait`` for one).
 
         ``snapshot``: a directory to query instead of the current snapshot (closed by the
-        worker after the job; the caller deletes it).
+        worker after the job; the caller deletes it). ``client``: whose job it is, for the
+        per-client limit (None: no limit).
         """
-        deadline = time.monotonic() + timeout
         self._start()
-        path: Path | None = None  # a syntax check needs no data
-        if not job.check_update:
-            path = snapshot if snapshot is not None else self.current_snapshot()
-        try:
-            w = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            raise ServerBusy(
-                f"every query worker stayed busy for {timeout:g} s; try again shortly"
-            ) from None
-        keep = snapshot is None
+        w = self._admit(client)
         alive: _Worker | None = w
+        path: Path | None = None  # a syntax check needs no data
+        leased: Path | None = None
+        keep = snapshot is None
         try:
-            if path is not None:
+            if not job.check_update:
+                if snapshot is None:
+                    path = leased = self._lease_snapshot()
+                else:
+                    path = snapshot
                 with self._lock:
-                    w.snapshot = path
+                    w.snapshot = path  # what the worker will have open
+            deadline = time.monotonic() + timeout
             started = self._await_ready(w, deadline)
             if started:
                 w.conn.send((str(path or ""), job, keep))
@@ -251,12 +312,53 @@ class QueryExecutor:
                 "it has been restarted"
             ) from None
         finally:
-            if alive is not None:
-                if not keep:
-                    alive.snapshot = None
-                self._idle.put(alive)
+            if leased is not None:
+                self._return_snapshot(leased)
+            self._release(client, alive, keep)
             self._sweep()
         return _outcome(status, payload)
+
+    def _admit(self, client: str | None) -> _Worker:
+        """An idle worker for ``client``, once it is within its limit; ``ServerBusy`` after
+        ``wait`` seconds."""
+        deadline = time.monotonic() + self._wait
+        with self._freed:
+            while True:
+                if self._closed:
+                    raise StoreError("the query executor is closed")
+                held = self._running[client] if client is not None else 0
+                over = held >= self._client_limit
+                if self._idle and not over and (held == 0 or len(self._idle) > self._reserve):
+                    if client is not None:
+                        self._running[client] += 1
+                    return self._idle.pop()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._freed.wait(left)
+        if over:
+            raise ServerBusy(
+                f"this client already runs as many queries as one client may run at once "
+                f"({self._client_limit}, CLAIMGRAPH_QUERY_CLIENT_LIMIT); send the next one when "
+                "one has finished"
+            )
+        raise ServerBusy(
+            f"no query worker became free within {self._wait:g} s (CLAIMGRAPH_QUERY_WAIT); "
+            "try again shortly"
+        )
+
+    def _release(self, client: str | None, w: _Worker | None, keep: bool) -> None:
+        """The job has ended: its client's slot frees, and its worker (None: replaced) idles."""
+        with self._freed:
+            if client is not None:
+                self._running[client] -= 1
+                if self._running[client] <= 0:
+                    del self._running[client]
+            if w is not None and w in self._workers:
+                if not keep:
+                    w.snapshot = None  # the worker closed the caller's snapshot
+                self._idle.append(w)
+            self._freed.notify_all()
 
     def _await_ready(self, w: _Worker, deadline: float) -> bool:
         """Wait for a new worker's hello (it reports whether its network is isolated)."""
@@ -281,7 +383,8 @@ class QueryExecutor:
                 return code
             fresh = self._spawn()
             self._workers.add(fresh)
-        self._idle.put(fresh)
+            self._idle.append(fresh)
+            self._freed.notify_all()
         return code
 
     def pids(self) -> list[int]:

@@ -34,7 +34,7 @@ from claimgraph.formats import RDF_FORMATS, by_name
 from claimgraph.iris import PREFIXES
 from claimgraph.negotiation import negotiate
 from claimgraph.sparql import protocol, safety, service, worker
-from claimgraph.sparql.executor import NotAcceptableResult, QueryExecutor
+from claimgraph.sparql.executor import NotAcceptableResult, QueryExecutor, default_workers
 from claimgraph.sparql.protocol import Formats, Operation
 from claimgraph.sparql.update import UpdateEvaluator, WhereDataset, masked, split_operations
 from claimgraph.sparql.worker import Job, Outcome
@@ -71,10 +71,13 @@ class SparqlService:
         self.isolated = callable(getattr(graph.store, "snapshot", None))
         self.remote_timeout = "timeout" in inspect.signature(graph.store.query).parameters
         # Workers lose their network when no SERVICE endpoint is allowed (defence in depth).
+        # (Over a remote store the workers only check update syntax: two are plenty.)
         self.executor = QueryExecutor(
             graph.store if self.isolated else None,  # type: ignore[arg-type]
             lambda: graph.generation,
-            workers=s.query_workers,
+            workers=s.query_workers or (default_workers() if self.isolated else 2),
+            wait=s.query_wait,
+            client_limit=s.query_client_limit,
             isolate_network=not allow,
         )
         self.instance = uuid.uuid4().hex[:8]  # ETags of one process never match another's
@@ -94,7 +97,8 @@ class SparqlService:
         limits = (
             f"Queries run at most {self.settings.query_timeout:g} s and return at most "
             f"{self.settings.max_rows} rows (more are cut, and the response carries "
-            f"{TRUNCATED}: true). SERVICE is refused unless allow-listed; LOAD is refused. "
+            f"{TRUNCATED}: true). One client runs at most {self.settings.query_client_limit} "
+            "queries at once. SERVICE is refused unless allow-listed; LOAD is refused. "
             "Updates need a bearer token and are validated with SHACL."
         )
         d = service.Description(
@@ -168,6 +172,13 @@ def _graph_list(values: Sequence[str], name: str) -> tuple[str, ...]:
 
 def _params() -> Mapping[str, Sequence[str]]:
     return {**_multi(request.args), **(_multi(request.form) if request.form else {})}
+
+
+def client_key() -> str:
+    """Who sends the request, for the per-client query limit: the remote address the WSGI
+    server reports (behind a reverse proxy, the proxy's, unless the server is told to trust
+    its forwarding headers)."""
+    return request.remote_addr or "unknown"
 
 
 def _wants_html() -> bool:
@@ -262,7 +273,7 @@ def execute(
     """Run a checked query: in a worker (embedded store), or on the remote store's server."""
     timeout = svc.settings.query_timeout
     if svc.isolated:
-        return svc.executor.run(job, timeout=timeout, snapshot=snapshot)
+        return svc.executor.run(job, timeout=timeout, snapshot=snapshot, client=client_key())
     store = svc.graph.store
     sparql = job.sparql
     default = list(job.default_graph) if job.default_graph is not None else None
@@ -396,7 +407,8 @@ def _update(op: Operation) -> Response:
     # a hostile update cannot hang the server).
     operations = split_operations(op.update, analysis.tokens)
     masked_ops = tuple(masked(op.update, o) for o in operations) if len(operations) > 1 else ()
-    svc.executor.run(Job(op.update, check_update=True, operations=masked_ops), timeout=timeout)
+    check = Job(op.update, check_update=True, operations=masked_ops)
+    svc.executor.run(check, timeout=timeout, client=client_key())
 
     def run_select(sparql: str, dataset: WhereDataset, scratch: Path | None) -> bytes:
         job = Job(

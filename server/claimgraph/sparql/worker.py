@@ -227,8 +227,10 @@ def main(conn: Connection, isolate: bool) -> None:
             if job.check_update:
                 reply = ("ok", execute(None, job))
             else:
-                if snapshot != opened:
-                    store = None
+                if snapshot != opened or store is None:
+                    # Forget the old one first: if this open fails, a later job for the old
+                    # path must not find it "open" with no store.
+                    store, opened = None, None
                     gc.collect()
                     store = ox.Store.read_only(snapshot)
                     opened = snapshot
