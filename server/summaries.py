@@ -27,6 +27,8 @@ from typing import Any, Generic, TypeVar
 
 from flask import Flask
 
+from server.deadline import within
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -109,7 +111,8 @@ class Summaries:
                 step = self._plan(name, state, hit, generation)
                 if step is not None and step.quick:
                     try:
-                        value, done = step.run(), True
+                        with within(None):
+                            value, done = step.run(), True
                     except Exception:  # served the previous value, while it is computed anew
                         log.exception("updating the summary %r failed", name)
                         step = None
@@ -148,14 +151,19 @@ class Summaries:
             return None
 
     def _here(self, name: str, state: _State, generation: int, hit: tuple[int, Any] | None) -> Any:
-        """Computed in this request: the first value ever, or one that must be fresh."""
-        step = self._plan(name, state, hit, generation)
-        if step is not None:
-            try:
-                return step.run()
-            except Exception:
-                log.exception("updating the summary %r failed", name)
-        return state.compute()
+        """Computed in this request: the first value ever, or one that must be fresh.
+
+        Not under the request's deadline (``server.deadline``): the work is shared (one
+        computation at a time, whatever the requests), and one stopped at a deadline would
+        be started again, and stopped again, by every request after it."""
+        with within(None):
+            step = self._plan(name, state, hit, generation)
+            if step is not None:
+                try:
+                    return step.run()
+                except Exception:
+                    log.exception("updating the summary %r failed", name)
+            return state.compute()
 
     def _idle(self, state: _State) -> None:
         with self._lock:

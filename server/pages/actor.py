@@ -7,17 +7,18 @@ from __future__ import annotations
 import pyoxigraph as ox
 from flask import render_template, url_for
 
+from server import sparqlterms
 from server.describe import Term
 from server.iris import SCHEMA
 from server.linkeddata import alternates
-from server.pages.common import Labels, claimgraph, description, literal, select, sparql_iri
+from server.pages.common import Labels, claimgraph, description, literal, select
 
 STATEMENT_LIMIT = 300
 
 
 def render(path: str, iri: str, triples: list[ox.Triple]) -> str:
     cg = claimgraph()
-    a = sparql_iri(iri)
+    a = sparqlterms.iri(iri)
     own = select(
         cg,
         f"""SELECT ?p ?o WHERE {{ VALUES ?p {{ schema:name schema:alternateName
