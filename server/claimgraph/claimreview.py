@@ -51,6 +51,7 @@ from claimgraph.core import ClaimGraph
 from claimgraph.describe import best_literal
 from claimgraph.errors import InputError, NotFound, PayloadTooLarge
 from claimgraph.iris import CG, STANCE, VERDICT, slugify
+from claimgraph.sparqlterms import iri, term
 from claimgraph.store import Delta
 from claimgraph.validation import Report
 
@@ -953,8 +954,9 @@ def _claim_markup(cg: ClaimGraph, claim: ox.NamedNode) -> dict[str, Any]:
     out: dict[str, Any] = {"@type": "Claim", "@id": claim.value}
     result = cg.store.query(
         f"""SELECT ?speaker ?stance ?date ?source WHERE {{
-            ?st <{CG}claim> <{claim.value}> ; <{CG}speaker> ?speaker ; <{CG}stance> ?stance ;
-                <{CG}date> ?date ; <{CG}source> ?source .
+            ?st {iri(CG + "claim")} {term(claim)} ; {iri(CG + "speaker")} ?speaker ;
+                {iri(CG + "stance")} ?stance ; {iri(CG + "date")} ?date ;
+                {iri(CG + "source")} ?source .
         }} ORDER BY STR(?date) ?st LIMIT 200"""
     )
     assert isinstance(result, ox.QuerySolutions)

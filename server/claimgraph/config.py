@@ -69,6 +69,9 @@ class Settings:
     page_refresh_wait: float = 0.02
     """Seconds a page waits, after a write, for its counts and rankings to be recomputed
     before it shows the previous ones (which catch up in the background)."""
+    page_timeout: float = 10.0
+    """Seconds the store queries of one page or linked-data request may take in all; then it
+    stops with 503 (checked before each query and between the rows of its result)."""
     content_root: Path = field(default_factory=default_content_root)
     """Directory holding ontology/, shapes/, data/ and queries/ (custom content); unset: the
     content shipped in the package."""

@@ -18,6 +18,7 @@ from rdflib import OWL, RDF, RDFS, SH, SKOS, BNode, Graph, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
+from claimgraph import deadline, sparqlterms
 from claimgraph.iris import CG, CITO, ONTOLOGY, PREFIXES, SCHEMA, Iris
 from claimgraph.store import Store
 
@@ -90,19 +91,11 @@ SUMMARY = (
 )
 
 
-def _values(iris: Iterable[str]) -> str:
-    return " ".join(f"<{i}>" for i in iris)
-
-
 def _construct(store: Store, sparql: str) -> list[ox.Triple]:
     result = store.query(sparql)
     assert isinstance(result, ox.QueryTriples)
     # The union default graph repeats a triple stated in two graphs: keep one.
-    return list(dict.fromkeys(result))
-
-
-def _in(iris: Iterable[str]) -> str:
-    return ", ".join(f"<{i}>" for i in iris)
+    return list(dict.fromkeys(deadline.rows(result)))
 
 
 def describe_resource(store: Store, iri: str) -> list[ox.Triple] | None:
@@ -112,13 +105,13 @@ def describe_resource(store: Store, iri: str) -> list[ox.Triple] | None:
     labels of every IRI those mention — not one with a UNION of them: Virtuoso's planner
     estimates such a UNION at hours on a large store (10M quads) and refuses to run it.
     """
-    x = f"<{iri}>"
+    x = sparqlterms.iri(iri)
     triples = _construct(store, f"CONSTRUCT {{ {x} ?p ?o }} WHERE {{ {x} ?p ?o }}")
     if not triples:
         return None
     # FILTER(?p IN (…)) rather than VALUES: Oxigraph joins a VALUES block as a table of its
     # own (scanning every statement's cg:speaker, say), but applies a filter to the bound rows.
-    incoming, summary = _in(INCOMING), _in(SUMMARY)
+    incoming, summary = sparqlterms.iris(INCOMING, ", "), sparqlterms.iris(SUMMARY, ", ")
     triples += _construct(
         store,
         f"""
@@ -145,7 +138,7 @@ def describe_resource(store: Store, iri: str) -> list[ox.Triple] | None:
         for t in _construct(
             store,
             f"CONSTRUCT {{ ?m ?lp ?ml }} "
-            f"WHERE {{ VALUES ?m {{ {_values(mentioned)} }} ?m ?lp ?ml }}",
+            f"WHERE {{ VALUES ?m {{ {sparqlterms.iris(mentioned)} }} ?m ?lp ?ml }}",
         )
         if t.predicate.value in shown
     ]
@@ -154,9 +147,9 @@ def describe_resource(store: Store, iri: str) -> list[ox.Triple] | None:
 
 def describe_scheme(store: Store, scheme: str) -> list[ox.Triple] | None:
     """A SKOS concept scheme with all its concepts, or ``None`` if there is no such scheme."""
-    s = f"<{scheme}>"
+    s = sparqlterms.iri(scheme)
     sparql = f"""
-    PREFIX skos: <{SKOS_NS}>
+    PREFIX skos: {sparqlterms.iri(SKOS_NS)}
     CONSTRUCT {{ ?s ?p ?o }} WHERE {{
         {s} a skos:ConceptScheme .
         {{ {s} ?p ?o . BIND({s} AS ?s) }} UNION {{ ?s skos:inScheme {s} . ?s ?p ?o . }}
@@ -170,7 +163,7 @@ def describe_ontology(store: Store, documents: Sequence[str]) -> list[ox.Triple]
     sparql = f"""
     PREFIX owl: <http://www.w3.org/2002/07/owl#>
     CONSTRUCT {{ ?s ?p ?o }} WHERE {{
-        VALUES ?doc {{ {_values(documents)} }}
+        VALUES ?doc {{ {sparqlterms.iris(documents)} }}
         GRAPH ?g {{ ?doc a owl:Ontology . }}
         GRAPH ?g {{ ?s ?p ?o . }}
     }}"""
@@ -181,8 +174,8 @@ def term_labels(store: Store) -> dict[str, list[ox.Literal]]:
     """Labels of the classes, properties and concepts in the store, for page headings."""
     sparql = f"""
     PREFIX owl: <http://www.w3.org/2002/07/owl#>
-    PREFIX rdfs: <{RDFS_NS}>
-    PREFIX skos: <{SKOS_NS}>
+    PREFIX rdfs: {sparqlterms.iri(RDFS_NS)}
+    PREFIX skos: {sparqlterms.iri(SKOS_NS)}
     SELECT ?t ?l WHERE {{
         VALUES ?k {{ owl:Class owl:ObjectProperty owl:DatatypeProperty owl:AnnotationProperty
                      skos:Concept skos:ConceptScheme }}
@@ -192,7 +185,7 @@ def term_labels(store: Store) -> dict[str, list[ox.Literal]]:
     result = store.query(sparql)
     assert isinstance(result, ox.QuerySolutions)
     labels: dict[str, list[ox.Literal]] = {}
-    for row in result:
+    for row in deadline.rows(result):
         t, lit = row["t"], row["l"]
         if isinstance(t, ox.NamedNode) and isinstance(lit, ox.Literal):
             labels.setdefault(t.value, []).append(lit)

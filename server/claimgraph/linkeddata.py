@@ -327,6 +327,11 @@ def _serve_description(
     rep = start_representation(suffix)
     cg = claimgraph()
     iri = cg.iris.iri_for_path(path)
+    try:  # before any query: the IRI goes into queries only as a checked term
+        ox.NamedNode(iri)
+    except ValueError as err:
+        shown = path if len(path) <= 200 else path[:200] + "…"
+        raise NotFound(f"nothing is here: the path {shown!r} stands for no IRI ({err})") from None
 
     def body() -> bytes | str:
         triples = describe(iri)

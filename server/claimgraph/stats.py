@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from claimgraph import sparqlterms
 from claimgraph.iris import CG, SCHEMA
 from claimgraph.store import Store
 
@@ -33,9 +34,9 @@ def collect(store: Store) -> Stats:
     classes = {}
     for label, cls in COUNTED_CLASSES:
         # subclasses count too (a cg:Person is an actor); the hierarchy is in the store
+        sub = sparqlterms.iri("http://www.w3.org/2000/01/rdf-schema#subClassOf")
         result = store.query(
-            "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
-            f"SELECT (COUNT(DISTINCT ?x) AS ?n) {{ ?c rdfs:subClassOf* <{cls}> . ?x a ?c }}"
+            f"SELECT (COUNT(DISTINCT ?x) AS ?n) {{ ?c {sub}* {sparqlterms.iri(cls)} . ?x a ?c }}"
         )
         assert isinstance(result, ox.QuerySolutions)
         n = next(iter(result))["n"]

@@ -27,6 +27,8 @@ from typing import Any, Generic, TypeVar
 
 from flask import Flask
 
+from claimgraph.deadline import within
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -109,7 +111,8 @@ class Summaries:
                 step = self._plan(name, state, hit, generation)
                 if step is not None and step.quick:
                     try:
-                        value, done = step.run(), True
+                        with within(None):
+                            value, done = step.run(), True
                     except Exception:  # served the previous value, while it is computed anew
                         log.exception("updating the summary %r failed", name)
                         step = None
@@ -128,6 +131,45 @@ class Summaries:
                 if hit[0] >= generation or not state.busy or left <= 0:
                     return hit[1]  # type: ignore[no-any-return]
                 self._lock.wait(left)
+
+    def latest(
+        self,
+        name: str,
+        generation: int,
+        compute: Callable[[], T],
+        *,
+        app: Flask,
+        delay: float,
+        current: Callable[[], int],
+    ) -> tuple[int, T] | None:
+        """The newest value there is and the generation it was computed for (``None``: none
+        yet), never computed by the caller, for a summary too costly for any request to wait
+        for (the whole-graph validation report).
+
+        When it is older than ``generation``, one computation starts in the background, unless
+        one is running (it computes what is wanted next when it ends) or the last one failed
+        for this generation. It waits ``delay`` seconds, then computes the generation
+        ``current()`` says the graph is at then: a burst of writes costs one computation.
+        """
+        with self._lock:
+            state = self._states.get(name)
+            if state is None:
+                state = self._states[name] = _State(compute, None)
+            state.compute = compute
+            state.wanted = max(state.wanted, generation)
+            hit = self._values.get(name)
+            failed = state.failed is not None and state.failed >= generation
+            if (hit is not None and hit[0] >= generation) or state.busy or failed:
+                return hit
+            state.busy = True
+        self._background(name, state, generation, None, app, delay=delay, current=current)
+        return hit
+
+    def running(self, name: str) -> bool:
+        """Whether a computation of ``name`` is running (or waiting to start)."""
+        with self._lock:
+            state = self._states.get(name)
+            return state is not None and state.busy
 
     def generation_of(self, name: str) -> int | None:
         """The write generation the cached value of ``name`` was computed for, if any."""
@@ -148,14 +190,19 @@ class Summaries:
             return None
 
     def _here(self, name: str, state: _State, generation: int, hit: tuple[int, Any] | None) -> Any:
-        """Computed in this request: the first value ever, or one that must be fresh."""
-        step = self._plan(name, state, hit, generation)
-        if step is not None:
-            try:
-                return step.run()
-            except Exception:
-                log.exception("updating the summary %r failed", name)
-        return state.compute()
+        """Computed in this request: the first value ever, or one that must be fresh.
+
+        Not under the request's deadline (``server.deadline``): the work is shared (one
+        computation at a time, whatever the requests), and one stopped at a deadline would
+        be started again, and stopped again, by every request after it."""
+        with within(None):
+            step = self._plan(name, state, hit, generation)
+            if step is not None:
+                try:
+                    return step.run()
+                except Exception:
+                    log.exception("updating the summary %r failed", name)
+            return state.compute()
 
     def _idle(self, state: _State) -> None:
         with self._lock:
@@ -180,10 +227,20 @@ class Summaries:
         self._background(name, state, generation, self._plan(name, state, hit, generation), app)
 
     def _background(
-        self, name: str, state: _State, generation: int, step: Step[Any] | None, app: Flask
+        self,
+        name: str,
+        state: _State,
+        generation: int,
+        step: Step[Any] | None,
+        app: Flask,
+        *,
+        delay: float = 0.0,
+        current: Callable[[], int] | None = None,
     ) -> None:
         """Compute ``generation`` in a thread (``step``, else anew), then what is wanted next.
-        The caller has made ``state`` busy; the thread makes it idle when nothing is left."""
+        The caller has made ``state`` busy; the thread makes it idle when nothing is left.
+        ``delay``, ``current``: each computation waits ``delay`` seconds first, then computes
+        the generation ``current()`` gives (if newer), as ``latest`` asks."""
 
         def work() -> None:
             try:
@@ -194,8 +251,12 @@ class Summaries:
 
         def follow(target: int, todo: Step[Any] | None) -> None:
             while True:
+                if delay:
+                    time.sleep(delay)
                 try:
                     with app.app_context():
+                        if current is not None:
+                            target = max(target, current())
                         value = todo.run() if todo is not None else state.compute()
                 except Exception:  # a failed refresh keeps serving the previous value
                     log.exception("recomputing the summary %r failed", name)

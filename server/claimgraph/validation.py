@@ -23,6 +23,7 @@ from pyshacl.shapes_graph import ShapesGraph
 from rdflib import RDF, SH, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
+from claimgraph import sparqlterms
 from claimgraph.errors import ContentError
 from claimgraph.iris import PREFIXES
 from claimgraph.store import Delta, Store
@@ -158,20 +159,23 @@ def _prefix_block(shapes: Graph, holder: Node | None) -> str:
     for decl in shapes.objects(holder, SH.declare) if holder is not None else ():
         prefix, ns = shapes.value(decl, SH.prefix), shapes.value(decl, SH.namespace)
         if prefix is not None and ns is not None:
-            lines.append(f"PREFIX {prefix}: <{ns}>")
+            lines.append(f"PREFIX {prefix}: {sparqlterms.iri(str(ns))}")
     return "\n".join(lines)
 
 
 def _targets_query(shapes: Graph, shape: Node) -> str:
     rdfs = "http://www.w3.org/2000/01/rdf-schema#"
-    parts = [
-        f"{{ ?this a/<{rdfs}subClassOf>* <{c}> }}" for c in shapes.objects(shape, SH.targetClass)
-    ]
-    parts += [f"{{ ?this <{p}> ?any }}" for p in shapes.objects(shape, SH.targetSubjectsOf)]
-    parts += [f"{{ ?any <{p}> ?this }}" for p in shapes.objects(shape, SH.targetObjectsOf)]
-    parts += [f"{{ VALUES ?this {{ <{n}> }} }}" for n in shapes.objects(shape, SH.targetNode)]
+    sub = sparqlterms.iri(f"{rdfs}subClassOf")
+
+    def t(node: Node) -> str:  # shapes are ours, yet no text goes into a query unchecked
+        return sparqlterms.term(to_ox(node))  # type: ignore[arg-type]
+
+    parts = [f"{{ ?this a/{sub}* {t(c)} }}" for c in shapes.objects(shape, SH.targetClass)]
+    parts += [f"{{ ?this {t(p)} ?any }}" for p in shapes.objects(shape, SH.targetSubjectsOf)]
+    parts += [f"{{ ?any {t(p)} ?this }}" for p in shapes.objects(shape, SH.targetObjectsOf)]
+    parts += [f"{{ VALUES ?this {{ {t(n)} }} }}" for n in shapes.objects(shape, SH.targetNode)]
     if (shape, RDF.type, URIRef(f"{rdfs}Class")) in shapes:  # implicit class target
-        parts.append(f"{{ ?this a/<{rdfs}subClassOf>* <{shape}> }}")
+        parts.append(f"{{ ?this a/{sub}* {t(shape)} }}")
     return "SELECT DISTINCT ?this WHERE { " + (" UNION ".join(parts) or "FILTER(false)") + " }"
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import pyoxigraph as ox
 from flask import Blueprint, Response, render_template
 
+from claimgraph import sparqlterms
 from claimgraph.core import ClaimGraph
 from claimgraph.describe import Labeller, section
 from claimgraph.dumps import DUMP_FORMATS, GZIP
@@ -207,7 +208,7 @@ def _vocabularies(cg: ClaimGraph) -> list[str]:
 
 def _graph_metadata(cg: ClaimGraph) -> dict[str, list[ox.Triple]]:
     """What each named graph says about itself (its PROV and Dublin Core metadata)."""
-    props = " ".join(f"<{p}>" for p in (*DESCRIBED_GRAPH_PROPERTIES, RDF_TYPE.value))
+    props = sparqlterms.iris((*DESCRIBED_GRAPH_PROPERTIES, RDF_TYPE.value))
     sparql = f"SELECT ?g ?p ?o WHERE {{ GRAPH ?g {{ ?g ?p ?o }} VALUES ?p {{ {props} }} }}"
     rows = _select(cg, sparql)
     out: dict[str, list[ox.Triple]] = {}
@@ -222,7 +223,8 @@ def _examples(cg: ClaimGraph) -> Iterable[str]:
     for name in EXAMPLE_CLASSES:
         rows = _select(
             cg,
-            f"SELECT ?x WHERE {{ ?x a <{CG}{name}> . FILTER(isIRI(?x)) }} ORDER BY ?x LIMIT 1",
+            f"SELECT ?x WHERE {{ ?x a {sparqlterms.iri(CG + name)} . FILTER(isIRI(?x)) }} "
+            "ORDER BY ?x LIMIT 1",
         )
         for r in rows:
             yield r["x"].value

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from claimgraph import deadline
 from claimgraph.core import ClaimGraph
 from claimgraph.pages import actor, claim, claims, home, query, resources, validation
 from claimgraph.pages.common import bp
@@ -30,6 +31,8 @@ RENDERERS = {
 
 def init_app(app: Flask, graph: ClaimGraph) -> None:
     _ = (home, validation)  # their routes are on bp
+    settings = app.extensions.get("claimgraph.settings", graph.settings)
+    deadline.init_app(app, settings.page_timeout)
     app.register_blueprint(bp)
     app.extensions["claimgraph.pages"] = RENDERERS
     claims.init_app(app, graph)

@@ -7,17 +7,18 @@ from __future__ import annotations
 import pyoxigraph as ox
 from flask import render_template, url_for
 
+from claimgraph import sparqlterms
 from claimgraph.describe import Term
 from claimgraph.iris import SCHEMA
 from claimgraph.linkeddata import alternates
-from claimgraph.pages.common import Labels, claimgraph, description, literal, select, sparql_iri
+from claimgraph.pages.common import Labels, claimgraph, description, literal, select
 
 STATEMENT_LIMIT = 300
 
 
 def render(path: str, iri: str, triples: list[ox.Triple]) -> str:
     cg = claimgraph()
-    a = sparql_iri(iri)
+    a = sparqlterms.iri(iri)
     own = select(
         cg,
         f"""SELECT ?p ?o WHERE {{ VALUES ?p {{ schema:name schema:alternateName

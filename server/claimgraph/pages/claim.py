@@ -10,6 +10,7 @@ from typing import Any
 import pyoxigraph as ox
 from flask import render_template, url_for
 
+from claimgraph import sparqlterms
 from claimgraph.claimreview import page_markup
 from claimgraph.describe import Term
 from claimgraph.iris import CG, DIRECTION
@@ -22,11 +23,12 @@ from claimgraph.pages.common import (
     literal,
     local_name,
     select,
-    sparql_iri,
+    values,
 )
 from claimgraph.pages.svg import Node, neighbourhood_svg
 
 STATEMENT_LIMIT = 200
+NOTHING = sparqlterms.iri("urn:x-none")  # fills a VALUES block that would be empty
 RELATED = {
     f"{CG}contradicts": ("contradicts", "contradicted by"),
     f"{CG}sameClaimAs": ("same claim as", "same claim as"),
@@ -67,7 +69,7 @@ class AssessmentView:
 def claim_data(iri: str) -> dict[str, Any]:
     """Everything the claim page shows, each part one bounded query."""
     cg = claimgraph()
-    c = sparql_iri(iri)
+    c = sparqlterms.iri(iri)
     own = select(
         cg,
         f"SELECT ?p ?o WHERE {{ VALUES ?p {{ cg:text cg:topic cg:about }} {c} ?p ?o }} LIMIT 200",
@@ -85,7 +87,7 @@ def claim_data(iri: str) -> dict[str, Any]:
     for r in stmts:
         seen.setdefault(r["s"].value, r)
     stmt_rows = list(seen.values())[:STATEMENT_LIMIT]
-    s_values = " ".join(sparql_iri(s) for s in seen) or "<urn:x-none>"
+    s_values = values(seen) or NOTHING
     chain = select(
         cg,
         f"""SELECT ?s ?dir ?other ?speaker WHERE {{ VALUES ?s {{ {s_values} }}
@@ -96,7 +98,7 @@ def claim_data(iri: str) -> dict[str, Any]:
     sources = {r["source"].value for r in stmt_rows} | {
         r["qs"].value for r in stmt_rows if "qs" in r
     }
-    src_values = " ".join(sparql_iri(s) for s in sources) or "<urn:x-none>"
+    src_values = values(sources) or NOTHING
     src_info = select(
         cg,
         f"""SELECT ?src ?orig ?lang WHERE {{ VALUES ?src {{ {src_values} }}

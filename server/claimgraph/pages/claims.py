@@ -22,6 +22,7 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Flask, Response, current_app, render_template, request, url_for
 
+from claimgraph import sparqlterms
 from claimgraph.core import ClaimGraph
 from claimgraph.describe import best_literal
 from claimgraph.errors import InputError, NotFound
@@ -33,8 +34,6 @@ from claimgraph.pages.common import (
     bp,
     claimgraph,
     select,
-    sparql_iri,
-    sparql_text,
     values,
 )
 from claimgraph.store import Delta
@@ -102,7 +101,7 @@ class Query:
         for name, value in (("topic", query.topic), ("speaker", query.speaker)):
             if value:
                 try:
-                    sparql_iri(value)
+                    sparqlterms.iri(value)
                 except ValueError as err:
                     raise InputError(f"{name} must be an IRI") from err
         return query
@@ -593,7 +592,7 @@ def facets() -> dict[str, list[tuple[str, str]]]:
             rows = select(
                 cg,
                 f"""SELECT ?c ?l WHERE {{ ?c skos:prefLabel ?l FILTER(LANGMATCHES(LANG(?l), "en"))
-                  FILTER(STRSTARTS(STR(?c), {sparql_text(ns)})) }} ORDER BY ?l LIMIT 200""",
+                  FILTER(STRSTARTS(STR(?c), {sparqlterms.literal(ns)})) }} ORDER BY ?l LIMIT 200""",
             )
             return [(r["c"].value, r["l"].value) for r in rows]
 

@@ -9,6 +9,7 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Blueprint, current_app
 
+from claimgraph import deadline, sparqlterms
 from claimgraph.core import ClaimGraph
 from claimgraph.describe import (
     LABEL_PROPERTIES,
@@ -23,7 +24,7 @@ from claimgraph.iris import PREFIXES
 
 Row = dict[str, Any]
 
-PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
+PROLOGUE = "".join(f"PREFIX {p}: {sparqlterms.iri(ns)}\n" for p, ns in PREFIXES.items())
 
 
 def claimgraph() -> ClaimGraph:
@@ -32,28 +33,22 @@ def claimgraph() -> ClaimGraph:
 
 
 def select(cg: ClaimGraph, sparql: str) -> list[Row]:
-    """The rows of a SELECT (every page query carries its own LIMIT)."""
+    """The rows of a SELECT (every page query carries its own LIMIT), within the request's
+    deadline (``server.deadline``)."""
+    deadline.check()
     result = cg.store.query(PROLOGUE + sparql)
     assert isinstance(result, ox.QuerySolutions)
     names = [v.value for v in result.variables]
     rows: list[Row] = []
-    for solution in result:
+    for solution in deadline.rows(result):
         row = {n: solution[n] for n in names}
         rows.append({k: v for k, v in row.items() if v is not None})
     return rows
 
 
-def sparql_iri(iri: str) -> str:
-    """``<iri>`` for a query; ``ValueError`` for text that is not an IRI."""
-    return str(ox.NamedNode(iri))
-
-
-def sparql_text(text: str) -> str:
-    return str(ox.Literal(text))
-
-
 def values(iris: Iterable[str]) -> str:
-    return " ".join(sparql_iri(i) for i in sorted(set(iris)))
+    """The IRIs of a ``VALUES`` block, sorted, each once (``ValueError``: one is not an IRI)."""
+    return sparqlterms.iris(sorted(set(iris)))
 
 
 class Labels:

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 from flask import render_template
 
+from claimgraph import sparqlterms
 from claimgraph.claimreview import page_markup
 from claimgraph.describe import Labeller, Term, section
 from claimgraph.linkeddata import alternates, page_labels
-from claimgraph.pages.common import Labels, Row, claimgraph, select, sparql_iri, values
+from claimgraph.pages.common import Labels, Row, claimgraph, select, values
 
 LIMIT = 200
 
@@ -40,7 +41,7 @@ def _table(heading: str, columns: list[str], rows: list[Row], keys: list[str]) -
 
 def _statement(iri: str) -> list[Extra]:
     cg = claimgraph()
-    s = sparql_iri(iri)
+    s = sparqlterms.iri(iri)
     # the path alone first (with the subject bound it is a short walk), then the steps' details
     steps = select(
         cg,
@@ -70,7 +71,7 @@ def _statement(iri: str) -> list[Extra]:
 
 
 def _source(iri: str) -> list[Extra]:
-    s = sparql_iri(iri)
+    s = sparqlterms.iri(iri)
     rows = select(
         claimgraph(),
         f"""SELECT ?st ?speaker ?stance ?claim ?date WHERE {{
@@ -89,7 +90,7 @@ def _source(iri: str) -> list[Extra]:
 
 
 def _evidence(iri: str) -> list[Extra]:
-    e = sparql_iri(iri)
+    e = sparqlterms.iri(iri)
     rows = select(
         claimgraph(),
         f"""SELECT ?a ?claim ?direction ?by ?why WHERE {{

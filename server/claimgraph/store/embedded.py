@@ -11,6 +11,7 @@ import pyoxigraph as ox
 
 from claimgraph.errors import QuerySyntaxError, StoreError, StoreLocked
 from claimgraph.formats import RdfFormat
+from claimgraph.sparqlterms import term
 from claimgraph.store import Delta, GraphName, QueryResult
 
 
@@ -18,13 +19,25 @@ def _triple_block(quads: Iterable[ox.Quad]) -> str:
     """Quads as SPARQL ``DATA`` blocks, grouped by graph (N-Triples term syntax is SPARQL's)."""
     by_graph: dict[str, list[str]] = {}
     for q in quads:
-        g = "" if isinstance(q.graph_name, ox.DefaultGraph) else str(q.graph_name)
-        by_graph.setdefault(g, []).append(f"{q.subject} {q.predicate} {q.object} .")
+        g = "" if isinstance(q.graph_name, ox.DefaultGraph) else _node(q.graph_name)
+        by_graph.setdefault(g, []).append(
+            f"{_node(q.subject)} {term(q.predicate)} {_node(q.object)} ."
+        )
     parts = []
     for g, lines in by_graph.items():
         body = "\n".join(lines)
         parts.append(f"GRAPH {g} {{\n{body}\n}}" if g else body)
     return "\n".join(parts)
+
+
+def _node(t: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> str:
+    """A subject or object in DATA syntax: an IRI or a literal by ``term``, a blank node as
+    ``_:id`` (Oxigraph's own, which it checked), a triple term as ``<<( s p o )>>``."""
+    if isinstance(t, ox.BlankNode):
+        return str(t)
+    if isinstance(t, ox.Triple):
+        return f"<<( {_node(t.subject)} {term(t.predicate)} {_node(t.object)} )>>"
+    return term(t)
 
 
 class EmbeddedStore:
@@ -78,7 +91,7 @@ class EmbeddedStore:
             self._store.extend(delta.add)
             return
         # Removals and additions together: one SPARQL update is one Oxigraph transaction.
-        ops = [f"DROP SILENT GRAPH {g}" for g in delta.drop_graphs]
+        ops = [f"DROP SILENT GRAPH {term(g)}" for g in delta.drop_graphs]
         if delta.remove:
             ops.append(f"DELETE DATA {{\n{_triple_block(delta.remove)}\n}}")
         if delta.add:

@@ -61,6 +61,7 @@ from urllib.request import parse_http_list, parse_keqv_list
 
 import pyoxigraph as ox
 
+from claimgraph import sparqlterms
 from claimgraph.errors import (
     InputError,
     QuerySyntaxError,
@@ -462,7 +463,7 @@ def _term(t: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | GraphName) -
     """A term in SPARQL syntax (N-Triples syntax is SPARQL's, escapes included)."""
     if isinstance(t, ox.BlankNode | ox.Triple | ox.DefaultGraph):
         raise InputError(f"a remote store cannot name {t} in SPARQL")
-    return str(t)
+    return sparqlterms.term(t)
 
 
 def _check(quads: Iterable[ox.Quad]) -> None:
@@ -486,7 +487,8 @@ def _blocks(quads: Iterable[ox.Quad]) -> list[str]:
     """Quads as the ``GRAPH <g> {…}`` blocks of a DATA operation or template, each ≤ BLOCK."""
     by_graph: dict[str, list[str]] = {}
     for q in quads:
-        by_graph.setdefault(str(q.graph_name), []).append(f"{q.subject} {q.predicate} {q.object} .")
+        line = f"{_term(q.subject)} {_term(q.predicate)} {_term(q.object)} ."
+        by_graph.setdefault(_term(q.graph_name), []).append(line)
     parts = []
     for g, lines in by_graph.items():
         for i in range(0, len(lines), BLOCK):
@@ -612,7 +614,7 @@ def update_operations(delta: Delta, *, virtuoso: bool = False) -> list[str]:
             return [
                 _data("DELETE", _blocks(remove)) + _data("\nINSERT", _blocks(add)) + "\nWHERE {}"
             ]
-    ops = [f"DROP SILENT GRAPH {g}" for g in delta.drop_graphs]
+    ops = [f"DROP SILENT GRAPH {_term(g)}" for g in delta.drop_graphs]
     if remove:
         blocks = _blocks(remove)
         if virtuoso:
@@ -1382,7 +1384,7 @@ class RemoteStore:
         return sorted(found, key=lambda g: g.value)
 
     def has_graph(self, graph: ox.NamedNode) -> bool:
-        return self._ask(f"GRAPH {REGISTRY} {{ {graph} a {SD_NAMED_GRAPH} }}")
+        return self._ask(f"GRAPH {REGISTRY} {{ {_term(graph)} a {SD_NAMED_GRAPH} }}")
 
     def count(self, graph: GraphName | None = None) -> int:
         if isinstance(graph, ox.DefaultGraph):
@@ -1390,7 +1392,7 @@ class RemoteStore:
         if graph is None:
             where = f"GRAPH {REGISTRY} {{ ?g a {SD_NAMED_GRAPH} }} GRAPH ?g {{ ?s ?p ?o }}"
         else:
-            where = f"GRAPH {graph} {{ ?s ?p ?o }}"
+            where = f"GRAPH {_term(graph)} {{ ?s ?p ?o }}"
         rows = self._select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}")
         n = rows[0]["n"] if rows else None
         return int(n.value) if isinstance(n, ox.Literal) else 0
@@ -1433,7 +1435,7 @@ class RemoteStore:
         """The server's named graphs that hold data but are not registered (loaded into it by
         other means: its bulk loader, another client), its system graphs left out: at most
         ``limit`` of them, sorted, and whether that is all."""
-        excluded = ", ".join(sorted(str(g) for g in self.system_graphs() | {REGISTRY}))
+        excluded = ", ".join(sorted(_term(g) for g in self.system_graphs() | {REGISTRY}))
         where = (
             "{ SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } } "
             f"FILTER NOT EXISTS {{ GRAPH {REGISTRY} {{ ?g a {SD_NAMED_GRAPH} }} }} "
@@ -1461,7 +1463,7 @@ class RemoteStore:
             triples[g] = self.count(g)
             if not triples[g]:
                 faults.append(f"{g} holds no data on the server")
-            elif self._ask(f"GRAPH {g} {{ ?s ?p ?o FILTER(isBlank(?s) || isBlank(?o)) }}"):
+            elif self._ask(f"GRAPH {_term(g)} {{ ?s ?p ?o FILTER(isBlank(?s) || isBlank(?o)) }}"):
                 faults.append(
                     f"{g} holds blank nodes, which the remote store cannot name in SPARQL "
                     "(load the data with `claimgraph load`, which replaces them with IRIs, or "
