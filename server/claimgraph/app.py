@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify
 
-from claimgraph import claimreview, dumps, graphstore, linkeddata, pages, void
+from claimgraph import claimreview, dumps, graphstore, httperrors, linkeddata, pages, security, void
 from claimgraph.config import Settings
 from claimgraph.core import ClaimGraph
-from claimgraph.errors import ClaimGraphError
 from claimgraph.sparql import views as sparql
 from claimgraph.stats import collect
 
@@ -24,7 +23,7 @@ def create_app(
         graph = ClaimGraph(settings)
         if settings.seed:
             graph.seed()
-    app = Flask(__name__)
+    app = httperrors.ClaimGraphFlask(__name__)
     app.extensions["claimgraph"] = graph
     app.extensions["claimgraph.settings"] = settings  # the app's, which may differ from graph's
     app.register_blueprint(linkeddata.bp)
@@ -40,15 +39,7 @@ def create_app(
         s = collect(graph.store)
         return jsonify(triples=s.triples, graphs=s.graphs, classes=s.classes)
 
-    @app.errorhandler(ClaimGraphError)
-    def claimgraph_error(err: ClaimGraphError) -> tuple[Response, int]:
-        # Messages reach the user; stack traces do not.
-        page = linkeddata.error_response(err)  # HTML for browsers, RDF on linked-data routes
-        if page is not None:
-            return page, err.http_status
-        best = request.accept_mimetypes.best_match(["application/json", "text/plain"])
-        if best == "application/json":
-            return jsonify(error=type(err).__name__, message=str(err)), err.http_status
-        return Response(f"{err}\n", mimetype="text/plain"), err.http_status
+    httperrors.init_app(app)  # errors as JSON, text or HTML; request ids; the 5xx log
+    security.init_app(app)
 
     return app

@@ -45,12 +45,13 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, jsonify, request
 from markupsafe import Markup
 
+from claimgraph import depth
 from claimgraph.auth import check_write_token
 from claimgraph.config import Settings
 from claimgraph.core import ClaimGraph
 from claimgraph.describe import best_literal
 from claimgraph.errors import InputError, NotFound, PayloadTooLarge
-from claimgraph.iris import CG, STANCE, VERDICT, slugify
+from claimgraph.iris import CG, STANCE, VERDICT, slugify, web_url
 from claimgraph.sparqlterms import iri, term
 from claimgraph.store import Delta
 from claimgraph.validation import Report
@@ -239,33 +240,76 @@ def schema_context() -> Any:
     return json.loads(CONTEXT_FILE.read_text(encoding="utf-8"))["@context"]
 
 
-def _local_context(ctx: Any, source: str) -> Any:
-    if isinstance(ctx, str):
-        if ctx in SCHEMA_CONTEXTS:
-            return schema_context()
-        raise InputError(
-            f"{source}: the JSON-LD context {ctx!r} would have to be fetched from the network, "
-            "which ClaimGraph never does; only schema.org's context (https://schema.org) is "
-            "known locally — inline any other context in the document"
-        )
-    if isinstance(ctx, list):
-        return [_local_context(c, source) for c in ctx]
-    if isinstance(ctx, dict):
-        if "@import" in ctx:
-            raise InputError(f"{source}: @import of a remote context is not supported")
-        return {k: _with_local_contexts(v, source) for k, v in ctx.items()}
-    return ctx
+# Each reference to schema.org's context becomes its 160 kB inline copy, which the JSON-LD
+# processor reads again each time (15 ms): a reference that repeats the context already in
+# force is dropped, and a document may hold at most this many others.
+MAX_SCHEMA_CONTEXTS = 100
 
 
-def _with_local_contexts(node: Any, source: str) -> Any:
-    if isinstance(node, list):
-        return [_with_local_contexts(n, source) for n in node]
-    if isinstance(node, dict):
-        return {
-            k: _local_context(v, source) if k == "@context" else _with_local_contexts(v, source)
-            for k, v in node.items()
-        }
-    return node
+def _is_schema_ref(ctx: Any) -> bool:
+    if isinstance(ctx, list) and len(ctx) == 1:
+        ctx = ctx[0]
+    return isinstance(ctx, str) and ctx in SCHEMA_CONTEXTS
+
+
+class _Contexts:
+    """Replaces context references by local copies, counting schema.org's."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.schema_copies = 0
+
+    def local(self, ctx: Any) -> Any:
+        if isinstance(ctx, str):
+            if ctx in SCHEMA_CONTEXTS:
+                self.schema_copies += 1
+                if self.schema_copies > MAX_SCHEMA_CONTEXTS:
+                    raise InputError(
+                        f"{self.source}: more than {MAX_SCHEMA_CONTEXTS} @context references to "
+                        "schema.org inside other contexts; name it once, at the top"
+                    )
+                return schema_context()
+            raise InputError(
+                f"{self.source}: the JSON-LD context {ctx!r} would have to be fetched from the "
+                "network, which ClaimGraph never does; only schema.org's context "
+                "(https://schema.org) is known locally — inline any other context in the document"
+            )
+        if isinstance(ctx, list):
+            return [self.local(c) for c in ctx]
+        if isinstance(ctx, dict):
+            if "@import" in ctx:
+                raise InputError(f"{self.source}: @import of a remote context is not supported")
+            return {k: self.walk(v, schema=False) for k, v in ctx.items()}
+        return ctx
+
+    def walk(self, node: Any, *, schema: bool) -> Any:
+        """``node`` with its contexts made local; ``schema``: schema.org's alone is in force."""
+        if isinstance(node, list):
+            return [self.walk(n, schema=schema) for n in node]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        if "@context" in node:
+            ctx = node["@context"]
+            if not (schema and _is_schema_ref(ctx)):  # else: it changes nothing, leave it out
+                out["@context"] = self.local(ctx)
+                schema = _is_schema_ref(ctx)
+        for k, v in node.items():
+            if k != "@context":
+                out[k] = self.walk(v, schema=schema)
+        return out
+
+
+def _with_local_contexts(doc: Any, source: str) -> Any:
+    """The document with every context local. Top-level objects that each name schema.org's
+    context become one ``@graph`` under it (the same triples, one context to process)."""
+    if (
+        isinstance(doc, list)
+        and doc
+        and all(isinstance(d, dict) and _is_schema_ref(d.get("@context")) for d in doc)
+    ):
+        doc = {"@context": "https://schema.org", "@graph": doc}
+    return _Contexts(source).walk(doc, schema=False)
 
 
 def _http_schema(term: Any) -> Any:
@@ -278,10 +322,15 @@ def _http_schema(term: Any) -> Any:
     return term
 
 
-def read_markup(data: bytes | str, source: str = "<input>") -> list[ox.Triple]:
-    """Parse ClaimReview JSON-LD offline into triples (schema.org terms in ``http:`` form)."""
+def read_markup(
+    data: bytes | str, source: str = "<input>", max_depth: int = Settings.max_data_depth
+) -> list[ox.Triple]:
+    """Parse ClaimReview JSON-LD offline into triples (schema.org terms in ``http:`` form);
+    refused when nested deeper than ``max_depth``."""
+    raw = data.encode() if isinstance(data, str) else data
+    depth.check_json(raw, max_depth, source)
     try:
-        doc = json.loads(data)
+        doc = json.loads(raw)
     except json.JSONDecodeError as err:
         raise InputError(f"{source}:{err.lineno}:{err.colno}: not JSON: {err.msg}") from err
     except UnicodeDecodeError as err:
@@ -401,10 +450,11 @@ def _review_date(lit: Value | None) -> ox.Literal | None:
 
 
 def _url_text(v: Value | None) -> str | None:
-    if isinstance(v, ox.NamedNode) and v.value.lower().startswith(("http://", "https://")):
-        return v.value
-    if isinstance(v, ox.Literal) and v.value.strip().lower().startswith(("http://", "https://")):
-        return v.value.strip()
+    """The http(s) URL an IRI or a literal gives, else ``None`` (in markup read and written)."""
+    if isinstance(v, ox.NamedNode):
+        return web_url(v.value)
+    if isinstance(v, ox.Literal):
+        return web_url(v.value.strip())
     return None
 
 
@@ -817,7 +867,8 @@ def import_markup(
     ``documents`` are (name for messages, JSON-LD text). Raises ``InputError`` for markup that
     cannot be read and ``ValidationFailed`` when the mapped data violates the shapes.
     """
-    docs = [(source, _Doc(read_markup(data, source))) for source, data in documents]
+    limit = cg.settings.max_data_depth
+    docs = [(source, _Doc(read_markup(data, source, limit))) for source, data in documents]
     # The delta depends on what the store holds (existing actors, earlier versions): hold the
     # write lock from reading the store to committing.
     with cg.write_lock:
@@ -886,6 +937,13 @@ class _Props:
         return kept[0] if kept else default
 
 
+def _set_id(out: dict[str, Any], node: ox.NamedNode) -> None:
+    """``@id`` only for an http(s) IRI: markup is read by crawlers that may follow it."""
+    iri = web_url(node.value)
+    if iri:
+        out["@id"] = iri
+
+
 def _json_value(v: Value) -> Any:
     if isinstance(v, ox.Literal):
         dt = v.datatype.value
@@ -911,15 +969,18 @@ def _actor_markup(cg: ClaimGraph, node: Value | None) -> dict[str, Any] | None:
     kind = p.schema_type(None)
     if kind:
         out["@type"] = kind
-    out["@id"] = node.value
+    _set_id(out, node)
     name = p.text(f"{SCHEMA}name")
     if name:
         out["name"] = name
-    for prop in ("url", "image", "jobTitle"):
-        v = p.one(SCHEMA + prop)
-        if v is not None:
-            out[prop] = _json_value(v)
-    same = [v.value for v in p.all(f"{SCHEMA}sameAs") + p.all(OWL_SAME_AS)]
+    for prop in ("url", "image"):
+        url = _url_text(p.one(SCHEMA + prop))
+        if url:
+            out[prop] = url
+    title = p.one(f"{SCHEMA}jobTitle")
+    if title is not None:
+        out["jobTitle"] = _json_value(title)
+    same = [u for v in p.all(f"{SCHEMA}sameAs") + p.all(OWL_SAME_AS) if (u := _url_text(v))]
     if same:
         out["sameAs"] = same[0] if len(same) == 1 else same
     return out
@@ -927,10 +988,11 @@ def _actor_markup(cg: ClaimGraph, node: Value | None) -> dict[str, Any] | None:
 
 def _source_markup(cg: ClaimGraph, node: ox.NamedNode) -> dict[str, Any]:
     p = _Props(cg, node)
-    out: dict[str, Any] = {"@type": p.schema_type("CreativeWork"), "@id": node.value}
-    url = p.one(f"{SCHEMA}url")
-    if url is not None:
-        out["url"] = url.value
+    out: dict[str, Any] = {"@type": p.schema_type("CreativeWork")}
+    _set_id(out, node)
+    url = _url_text(p.one(f"{SCHEMA}url"))
+    if url:
+        out["url"] = url
     title = p.text(f"{CG}title")
     if title:
         out["name"] = title
@@ -951,7 +1013,8 @@ def _source_markup(cg: ClaimGraph, node: ox.NamedNode) -> dict[str, Any]:
 def _claim_markup(cg: ClaimGraph, claim: ox.NamedNode) -> dict[str, Any]:
     """The reviewed claim: its author and date from the first statement asserting it (else the
     first statement about it), its appearances from the sources of its statements."""
-    out: dict[str, Any] = {"@type": "Claim", "@id": claim.value}
+    out: dict[str, Any] = {"@type": "Claim"}
+    _set_id(out, claim)
     result = cg.store.query(
         f"""SELECT ?speaker ?stance ?date ?source WHERE {{
             ?st {iri(CG + "claim")} {term(claim)} ; {iri(CG + "speaker")} ?speaker ;
@@ -986,9 +1049,11 @@ def review_markup(cg: ClaimGraph, review: str) -> dict[str, Any] | None:
     if _s("ClaimReview") not in p.all(RDF_TYPE.value):
         return None
     claim = p.one(f"{SCHEMA}itemReviewed")
-    out: dict[str, Any] = {"@context": "https://schema.org", "@type": "ClaimReview", "@id": review}
-    url = p.one(f"{SCHEMA}url")
-    out["url"] = url.value if url is not None else review
+    out: dict[str, Any] = {"@context": "https://schema.org", "@type": "ClaimReview"}
+    _set_id(out, node)
+    url = _url_text(p.one(f"{SCHEMA}url")) or web_url(review)
+    if url:
+        out["url"] = url
     text = p.text(f"{SCHEMA}claimReviewed")
     if text is None and isinstance(claim, ox.NamedNode):
         text = _Props(cg, claim).text(f"{CG}text")
@@ -1004,18 +1069,18 @@ def review_markup(cg: ClaimGraph, review: str) -> dict[str, Any] | None:
     rating = p.one(f"{SCHEMA}reviewRating")
     if isinstance(rating, ox.NamedNode):
         rp = _Props(cg, rating)
-        r: dict[str, Any] = {"@type": "Rating", "@id": rating.value}
-        for prop in (
-            "alternateName",
-            "ratingValue",
-            "bestRating",
-            "worstRating",
-            "image",
-            "ratingExplanation",
-        ):
+        r: dict[str, Any] = {"@type": "Rating"}
+        _set_id(r, rating)
+        for prop in ("alternateName", "ratingValue", "bestRating", "worstRating"):
             v = rp.one(SCHEMA + prop)
             if v is not None:
                 r[prop] = _json_value(v)
+        image = _url_text(rp.one(f"{SCHEMA}image"))
+        if image:
+            r["image"] = image
+        explanation = rp.one(f"{SCHEMA}ratingExplanation")
+        if explanation is not None:
+            r["ratingExplanation"] = _json_value(explanation)
         rater = _actor_markup(cg, rp.one(f"{SCHEMA}author"))
         if rater:
             r["author"] = rater

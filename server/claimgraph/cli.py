@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import sys
 import threading
 from collections.abc import Callable
@@ -109,6 +110,11 @@ def serve(
 ) -> None:
     """Run the web service (waitress, a production WSGI server)."""
     import waitress
+
+    # Server errors (with their request ids and tracebacks) and waitress's notices to stderr.
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
     from claimgraph.app import create_app
 

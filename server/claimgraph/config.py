@@ -93,6 +93,9 @@ class Settings:
     """Longest SPARQL query accepted, in characters (an update may be as long as a body)."""
     max_query_depth: int = 100
     """Deepest nesting of { ( [ accepted in SPARQL (deeper can overflow the engine's stack)."""
+    max_data_depth: int = 100
+    """Deepest nesting accepted in RDF and JSON input: JSON-LD and ClaimReview objects and
+    arrays, RDF/XML elements, RDF 1.2 triple terms (deeper can overflow a parser's stack)."""
     max_body_bytes: int = 16_777_216
     """Largest request body accepted (SPARQL Update, Graph Store uploads), in bytes."""
     service_allowlist: str = ""

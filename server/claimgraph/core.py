@@ -322,7 +322,14 @@ class ClaimGraph:
         targets: dict[ox.NamedNode, None] = {}
         for path in paths:
             target = ox.NamedNode(graph) if graph else self.default_graph_for(path)
-            file_quads = parse_file(path, graph=target, iris=self.iris, fmt=fmt, on_read=on_read)
+            file_quads = parse_file(
+                path,
+                graph=target,
+                iris=self.iris,
+                fmt=fmt,
+                on_read=on_read,
+                max_depth=self.settings.max_data_depth,
+            )
             quads.extend(file_quads)
             for q in file_quads:
                 targets.setdefault(q.graph_name, None)  # type: ignore[arg-type]

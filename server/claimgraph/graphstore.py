@@ -79,6 +79,8 @@ def graph_store() -> Response:
         )
     check_writable(target)
     store = svc.graph.store
+    # The body is parsed before the write lock is taken: other writers do not wait on it.
+    quads = _body_quads(target) if request.method != "DELETE" else []
     with svc.graph.write_lock:
         existed = store.has_graph(target)
         if request.method == "DELETE":
@@ -86,7 +88,6 @@ def graph_store() -> Response:
                 raise NotFound(f"there is no graph <{target.value}> in the store")
             delta = Delta(drop_graphs=[target])
         else:
-            quads = _body_quads(target)
             replace = request.method == "PUT" and existed
             delta = Delta(add=quads, drop_graphs=[target] if replace else [])
         report = svc.graph.write(delta)
@@ -127,7 +128,13 @@ def _body_quads(target: ox.NamedNode) -> list[ox.Quad]:
             f"cannot read a body of type {content_type!r}; send one of {known}"
         ) from None
     quads = parse(
-        body, fmt, graph=target, iris=svc.graph.iris, source="request body", base_iri=target.value
+        body,
+        fmt,
+        graph=target,
+        iris=svc.graph.iris,
+        source="request body",
+        base_iri=target.value,
+        max_depth=svc.settings.max_data_depth,
     )
     others = {q.graph_name.value for q in quads if q.graph_name != target}  # type: ignore[union-attr]
     if others:

@@ -121,7 +121,7 @@ class Iris:
         local = self.path_for(iri)
         if local is not None:
             return local
-        return iri if iri.lower().startswith(("http://", "https://")) else None
+        return web_url(iri)
 
     def absolute(self, path: str) -> str:
         """A path of this server as a URL on the canonical base (for VoID and markup)."""
@@ -147,6 +147,13 @@ class Iris:
 
     def sparql_endpoint(self) -> str:
         return self.absolute(SPARQL_PATH)
+
+
+def web_url(value: str) -> str | None:
+    """``value`` if it is an http(s) URL, else ``None``: the only links ClaimGraph publishes
+    (pages, ClaimReview markup), so that no ``javascript:``, ``data:`` or other scheme that a
+    writer put in the data ever becomes one."""
+    return value if value.lower().startswith(("http://", "https://")) else None
 
 
 # The ontology and the schemes live under claimgraph.org whatever base a deployment uses.

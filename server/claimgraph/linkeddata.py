@@ -35,7 +35,7 @@ from claimgraph.describe import (
     section,
     term_labels,
 )
-from claimgraph.errors import ClaimGraphError, NotAcceptable, NotFound
+from claimgraph.errors import NotAcceptable, NotFound
 from claimgraph.formats import RdfFormat, by_name
 from claimgraph.iris import ONTOLOGY, Iris
 from claimgraph.negotiation import negotiate
@@ -465,7 +465,7 @@ def ontology_part(name: str) -> Response:
 # -- errors ------------------------------------------------------------------------------------
 
 
-def error_response(err: ClaimGraphError) -> Response | None:
+def error_response(status: int, name: str, message: str) -> Response | None:
     """The error page for linked-data requests (in the representation they negotiated) and for
     browsers anywhere; ``None`` leaves the error to the app's JSON / plain-text rendering."""
     rep: Representation | None = g.get("ld_representation")
@@ -474,23 +474,19 @@ def error_response(err: ClaimGraphError) -> Response | None:
         if best != "text/html":
             return None
         rep = HTML
-    message = str(err)
-    status = err.http_status
     if rep.rdf is None:
-        body = render_template(
-            "error.html", status=status, error=type(err).__name__, message=message
-        )
+        body = render_template("error.html", status=status, error=name, message=message)
     elif rep.name == "jsonld":
         # Valid JSON-LD that describes nothing (no context: the keys expand to no triples).
-        body = json.dumps({"error": type(err).__name__, "message": message}, ensure_ascii=False)
+        body = json.dumps({"error": name, "message": message}, ensure_ascii=False)
     elif rep.name == "rdfxml":
         safe = message.replace("--", "- -")
         body = (
             '<?xml version="1.0" encoding="utf-8"?>\n'
-            f"<!-- {type(err).__name__}: {safe} -->\n"
+            f"<!-- {name}: {safe} -->\n"
             '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>\n'
         )
     else:
         lines = message.splitlines() or [""]
-        body = "".join(f"# {line}\n" for line in [f"{type(err).__name__}: {lines[0]}", *lines[1:]])
+        body = "".join(f"# {line}\n" for line in [f"{name}: {lines[0]}", *lines[1:]])
     return Response(body, status=status, content_type=rep.content_type)

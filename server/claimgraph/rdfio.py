@@ -8,6 +8,7 @@ written node has an IRI: it can be dereferenced, validated on its own and delete
 from __future__ import annotations
 
 import gzip
+import io
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import IO, Any
 
 import pyoxigraph as ox
 
+from claimgraph import depth
+from claimgraph.config import Settings
 from claimgraph.errors import InputError, RdfSyntaxError
 from claimgraph.formats import RdfFormat, by_path
 from claimgraph.iris import Iris
@@ -37,13 +40,18 @@ class _CountingReader:
 _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 
 
-def _without_entities(data: IO[bytes] | bytes, source: str) -> bytes:
-    raw = data if isinstance(data, bytes) else data.read()
-    if _ENTITY.search(raw):
-        raise RdfSyntaxError(
-            "RDF/XML with DTD entity declarations (<!ENTITY …>) is not accepted", source=source
-        )
-    return raw
+def check(data: bytes, fmt: RdfFormat, source: str, max_depth: int) -> None:
+    """Refuse what would make the parser explode in memory, time or stack, before it runs."""
+    if fmt.name == "rdfxml":
+        if _ENTITY.search(data):
+            raise RdfSyntaxError(
+                "RDF/XML with DTD entity declarations (<!ENTITY …>) is not accepted", source=source
+            )
+        depth.check_xml(data, max_depth, source)
+    elif fmt.name == "jsonld":
+        depth.check_json(data, max_depth, source, "JSON-LD")
+    else:
+        depth.check_turtle(data, max_depth, source)
 
 
 def _syntax_error(err: SyntaxError, source: str) -> RdfSyntaxError:
@@ -59,8 +67,13 @@ def parse(
     iris: Iris,
     source: str = "<input>",
     base_iri: str | None = None,
+    max_depth: int = Settings.max_data_depth,
+    on_read: Callable[[int], None] | None = None,
 ) -> list[ox.Quad]:
-    """Parse ``data``; triples in the default graph go to ``graph``; blank nodes get IRIs."""
+    """Parse ``data``; triples in the default graph go to ``graph``; blank nodes get IRIs.
+
+    Input nested deeper than ``max_depth`` is refused before it is parsed (``server.depth``);
+    ``on_read`` is told the bytes the parser reads, for progress bars."""
     skolem: dict[ox.BlankNode, ox.NamedNode] = {}
 
     def fix(term: ox.NamedNode | ox.BlankNode) -> ox.NamedNode:
@@ -70,11 +83,12 @@ def parse(
             return skolem[term]
         return term
 
-    if fmt.name == "rdfxml":
-        data = _without_entities(data, source)
+    raw = data if isinstance(data, bytes) else data.read()
+    check(raw, fmt, source, max_depth)
+    reader: Any = _CountingReader(io.BytesIO(raw), on_read) if on_read else raw
     quads: list[ox.Quad] = []
     try:
-        for q in ox.parse(data, fmt.ox, base_iri=base_iri):
+        for q in ox.parse(reader, fmt.ox, base_iri=base_iri):
             g = graph if isinstance(q.graph_name, ox.DefaultGraph) else fix(q.graph_name)
             o = q.object
             if isinstance(o, ox.BlankNode):
@@ -96,6 +110,7 @@ def parse_file(
     iris: Iris,
     fmt: RdfFormat | None = None,
     on_read: Callable[[int], None] | None = None,
+    max_depth: int = Settings.max_data_depth,
 ) -> list[ox.Quad]:
     """Parse one file (``.gz`` too); ``on_read`` is told the bytes read, for progress bars."""
     fmt = fmt or by_path(path)
@@ -104,12 +119,22 @@ def parse_file(
     except OSError as err:
         raise InputError(f"{path}: cannot read: {err.strerror or err}") from err
     with raw:
-        reader: Any = _CountingReader(raw, on_read) if on_read else raw
         try:
-            # Relative IRIs resolve against the canonical base, never against a local path.
-            return parse(reader, fmt, graph=graph, iris=iris, source=str(path), base_iri=iris.base)
+            # Read whole: the depth checks scan it before the parser reads it.
+            data = raw.read()
         except (OSError, EOFError) as err:  # e.g. a truncated .gz
             raise InputError(f"{path}: cannot read: {err}") from err
+    # Relative IRIs resolve against the canonical base, never against a local path.
+    return parse(
+        data,
+        fmt,
+        graph=graph,
+        iris=iris,
+        source=str(path),
+        base_iri=iris.base,
+        max_depth=max_depth,
+        on_read=on_read,
+    )
 
 
 def iter_graph_names(quads: list[ox.Quad]) -> Iterator[ox.NamedNode]:

@@ -31,6 +31,7 @@ from claimgraph.errors import (
     ValidationFailed,
 )
 from claimgraph.formats import RDF_FORMATS, by_name
+from claimgraph.httperrors import log_server_error
 from claimgraph.iris import PREFIXES
 from claimgraph.negotiation import negotiate
 from claimgraph.sparql import protocol, safety, service, worker
@@ -189,8 +190,14 @@ def _wants_html() -> bool:
 
 
 # -- routes -----------------------------------------------------------------------------------
+def _check_token() -> None:
+    check_write_token(sparql_service().settings.write_token, request.headers.get("Authorization"))
+
+
 @bp.route("/sparql", methods=["GET", "POST"])
 def sparql() -> Response:
+    if request.method == "POST" and request.mimetype == protocol.UPDATE_TYPE:
+        _check_token()  # before the body is read: a client without the token gets 401, not 413
     op = _operation()
     if op.update is not None:
         return _update(op)
@@ -203,6 +210,7 @@ def sparql() -> Response:
 
 @bp.post("/update")
 def update() -> Response:
+    _check_token()  # before the body is read: a client without the token gets 401, not 413
     op = _operation(update_only=True)
     if not (op.update or "").strip():
         raise InputError(
@@ -362,6 +370,8 @@ def _page(op: Operation | None = None, *, status: int = 200) -> Response:
             outcome = run_query(op, Formats("json", "turtle"))
         except ClaimGraphError as err:
             error, status = str(err), err.http_status
+            if status >= 500:
+                log_server_error(status, err)
         else:
             truncated = outcome.truncated
             if outcome.kind == "triples":
@@ -395,7 +405,7 @@ def _page(op: Operation | None = None, *, status: int = 200) -> Response:
 def _update(op: Operation) -> Response:
     svc = sparql_service()
     graph = svc.graph
-    check_write_token(svc.settings.write_token, request.headers.get("Authorization"))
+    _check_token()  # update= in a form to /sparql is known to be an update only once read
     assert op.update is not None
     analysis = safety.check(op.update, svc.update_limits, "update")
     if analysis.form in safety.QUERY_FORMS:
