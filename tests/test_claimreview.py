@@ -9,6 +9,7 @@ import re
 import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
 import pytest
@@ -22,6 +23,7 @@ from claimgraph.claimreview import (
     normalize_label,
     read_markup,
     review_markup,
+    url_key,
     verdict_for,
 )
 from claimgraph.cli import main
@@ -30,6 +32,7 @@ from claimgraph.errors import InputError
 from claimgraph.formats import by_name
 from claimgraph.iris import CG, SCHEMA, VERDICT
 from tests.conftest import FIXTURES
+from tests.live_server import fetch, serve
 
 EG_0324 = FIXTURES / "claimreview" / "eg-0324.jsonld"
 VARIANTS = FIXTURES / "claimreview"
@@ -181,6 +184,7 @@ ACCEPTED = {
     "vocab-https.jsonld": (1, ["FALSE"], 1),
     "no-rating.jsonld": (1, [None], 0),
     "video-clip.jsonld": (1, ["MIXTURE"], 1),
+    "video-part.jsonld": (1, ["FALSE"], 1),
     "unknown-label.jsonld": (1, [None], 0),
     "number-only.jsonld": (1, ["TRUE"], 0),
 }
@@ -232,6 +236,60 @@ def test_a_video_clip_keeps_its_offsets(graph: ClaimGraph) -> None:
         )
     )
     assert [(r["start"].value, r["end"].value) for r in rows] == [("720", "785")]  # type: ignore[union-attr, index]
+
+
+def test_a_clip_keeps_its_video_transcript_and_the_review_body(graph: ClaimGraph) -> None:
+    """The video a clip is part of (its URL), the video's transcript link and the review's
+    body are kept in the graph, and published again as they were given."""
+    original = json.loads((VARIANTS / "video-part.jsonld").read_text())
+    video = original["itemReviewed"]["appearance"]["isPartOf"]
+    result = import_markup(graph, [("v", json.dumps(original))])
+    assert result.report is not None and result.report.conforms
+    (review,) = result.reviews
+    rows = list(
+        graph.store.query(
+            f"""SELECT ?start ?url ?transcript WHERE {{
+                ?clip a <{SCHEMA}Clip> ; <{SCHEMA}startOffset> ?start ;
+                      <{CG}partOfSource> ?video .
+                ?video a <{SCHEMA}VideoObject> , <{CG}Source> ; <{SCHEMA}url> ?url ;
+                       <{SCHEMA}transcript> ?transcript }}"""
+        )
+    )
+    got = [(r["start"].value, r["url"].value, r["transcript"].value) for r in rows]  # type: ignore[union-attr, index]
+    assert got == [("2470", video["url"], video["transcript"])]
+    (body,) = objects(graph, review, f"{SCHEMA}reviewBody")
+    assert body.value == original["reviewBody"]
+
+    markup = review_markup(graph, review)
+    assert markup is not None
+    assert markup["reviewBody"] == original["reviewBody"]
+    (clip,) = markup["itemReviewed"]["appearance"]
+    assert clip["@type"] == "Clip"
+    assert (clip["startOffset"], clip["endOffset"]) == (2470, 2515)
+    part = clip["isPartOf"]
+    assert part["@type"] == "VideoObject"
+    assert {k: part[k] for k in ("url", "transcript", "name", "datePublished")} == {
+        k: video[k] for k in ("url", "transcript", "name", "datePublished")
+    }
+    # importing what was published changes nothing: the kept fields survive the round trip
+    before = dump(graph)
+    again = import_markup(graph, [("export", json.dumps(markup))])
+    assert (again.added, again.removed) == (0, 0)
+    assert dump(graph) == before
+
+
+def test_a_transcript_given_as_text_is_kept_with_its_language(graph: ClaimGraph) -> None:
+    doc = json.loads((VARIANTS / "video-part.jsonld").read_text())
+    doc["itemReviewed"]["appearance"]["isPartOf"]["transcript"] = "Mayor: every camera..."
+    result = import_markup(graph, [("v", json.dumps(doc))])
+    assert result.report is not None and result.report.conforms
+    (video,) = {q.subject for q in graph.store.quads(None, ox.NamedNode(f"{SCHEMA}transcript"))}
+    (text,) = objects(graph, video.value, f"{SCHEMA}transcript")
+    assert (text.value, text.language) == ("Mayor: every camera...", "en")
+    markup = review_markup(graph, result.reviews[0])
+    assert markup is not None
+    (clip,) = markup["itemReviewed"]["appearance"]
+    assert clip["isPartOf"]["transcript"] == "Mayor: every camera..."
 
 
 def test_eg_0324_keeps_what_the_source_says(graph: ClaimGraph) -> None:
@@ -293,6 +351,113 @@ def test_language_option_tags_untagged_text(graph: ClaimGraph) -> None:
     assert not any("'und'" in w for w in result.warnings)
     with pytest.raises(InputError, match="BCP 47"):
         import_markup(graph, [("eg", EG_0324.read_bytes())], language="English!")
+
+
+# -- names in any script -----------------------------------------------------------------------
+
+
+def review_by(checker: str, url: str) -> str:
+    """claim-form.jsonld as published by ``checker`` at ``url``."""
+    doc = json.loads((VARIANTS / "claim-form.jsonld").read_text())
+    doc["url"] = url
+    doc["author"] = {"@type": "Organization", "name": checker}
+    return json.dumps(doc, ensure_ascii=False)
+
+
+def author_of(cg: ClaimGraph, review: str) -> str:
+    (author,) = objects(cg, review, f"{SCHEMA}author")
+    return str(author.value)
+
+
+def names_of(cg: ClaimGraph, actor: str) -> list[str]:
+    return sorted(v.value for v in objects(cg, actor, f"{SCHEMA}name"))
+
+
+def test_fact_checkers_with_non_latin_names_are_two_actors(graph: ClaimGraph) -> None:
+    result = import_markup(
+        graph,
+        [
+            ("a", review_by("新华社", "https://fc.example.cn/1")),
+            ("b", review_by("Проверка фактов", "https://fc.example.ru/1")),
+        ],
+    )
+    assert result.report is not None and result.report.conforms
+    xinhua, checker = (author_of(graph, r) for r in result.reviews)
+    assert xinhua == f"{graph.iris.base}id/actor/新华社"
+    assert checker == f"{graph.iris.base}id/actor/проверка-фактов"
+    assert names_of(graph, xinhua) == ["新华社"]
+    assert names_of(graph, checker) == ["Проверка фактов"]
+
+
+def test_different_names_with_one_slug_are_different_actors(graph: ClaimGraph) -> None:
+    first = import_markup(graph, [("a", review_by("Example Fact-Check", "https://a.example/1"))])
+    # another name with the same slug, in the same batch as its own second mention
+    second = import_markup(
+        graph,
+        [
+            ("b", review_by("Example Fact Check", "https://b.example/1")),
+            ("c", review_by("Example Fact Check", "https://b.example/2")),
+        ],
+    )
+    one = author_of(graph, first.reviews[0])
+    other, same = (author_of(graph, r) for r in second.reviews)
+    assert one == f"{graph.iris.base}id/actor/example-fact-check"
+    assert other == same != one
+    assert other.startswith(f"{one}-")
+    assert names_of(graph, one) == ["Example Fact-Check"]
+    assert names_of(graph, other) == ["Example Fact Check"]
+    # the same name, in another case, is the same actor; minting is deterministic
+    again = import_markup(graph, [("d", review_by("EXAMPLE FACT-CHECK", "https://a.example/2"))])
+    assert author_of(graph, again.reviews[0]) == one
+    before = dump(graph)
+    assert (
+        import_markup(graph, [("b", review_by("Example Fact Check", "https://b.example/1"))]).added
+        == 0
+    )
+    assert dump(graph) == before
+
+
+def test_a_non_latin_iri_dereferences_in_every_format(graph: ClaimGraph) -> None:
+    result = import_markup(graph, [("a", review_by("新华社", "https://fc.example.cn/1"))])
+    iri = author_of(graph, result.reviews[0])
+    path = "/" + iri.removeprefix(graph.iris.base)
+    assert path == "/id/actor/新华社"
+    client = create_app(graph.settings, graph=graph).test_client()
+    for suffix, accept in (("", "text/html"), ("", "text/turtle"), (".jsonld", "*/*")):
+        resp = client.get(quote(path) + suffix, headers={"Accept": accept})
+        assert resp.status_code == 200, (suffix, accept)
+        # a WSGI server sends only latin-1 header values: the IRI travels percent-encoded
+        assert all(value.isascii() for _, value in resp.headers.items())
+        links = re.findall(r"<([^>]+)>", resp.headers["Link"])
+        assert links and all(unquote(link).startswith(path + ".") for link in links)
+        if accept == "text/turtle":
+            names = {
+                q.object.value
+                for q in ox.parse(resp.data, format=ox.RdfFormat.TURTLE)
+                if q.subject == ox.NamedNode(iri) and q.predicate.value == f"{SCHEMA}name"
+            }
+            assert names == {"新华社"}
+        else:
+            assert "新华社" in resp.get_data(as_text=True)
+
+
+def test_a_non_latin_iri_dereferences_over_http(graph: ClaimGraph) -> None:
+    result = import_markup(graph, [("a", review_by("Проверка фактов", "https://fc.example.ru/1"))])
+    path = "/" + author_of(graph, result.reviews[0]).removeprefix(graph.iris.base)
+    with serve(create_app(graph.settings, graph=graph)) as url:
+        reply = fetch(url + quote(path), {"Accept": "text/html"})
+    assert reply.status == 200
+    assert "Проверка фактов" in reply.text()
+    assert unquote(reply.headers["Content-Location"]) == path + ".html"
+
+
+def test_url_keys_read_percent_encoded_words_and_keep_ascii_keys() -> None:
+    assert url_key("https://fc.example/%E6%96%B0%E5%8D%8E%E7%A4%BE").startswith(
+        "fc-example-新华社-"
+    )
+    assert url_key("https://fc.example/проверка").startswith("fc-example-проверка-")
+    # ASCII URLs keep the keys they always had, escapes and all
+    assert url_key("https://fc.example/a%20b").startswith("fc-example-a-20b-")
 
 
 # -- publishing and the round trip --------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
 
 import pyoxigraph as ox
 import pytest
@@ -102,6 +104,26 @@ def test_conditional_requests_and_new_dumps_after_a_write(
         assert second.headers["ETag"] != etag
         assert len(quads_of(second.body, "x.nq")) == cg.store.count()
     cg.close()
+
+
+def test_a_graph_named_in_another_script_has_its_dump(graph: ClaimGraph) -> None:
+    """A graph named after a file ``新闻.trig`` is ``graph/新闻``; its dump's headers carry the
+    name percent-encoded (RFC 6266 ``filename*``), as HTTP headers can only carry ASCII."""
+    name = graph.default_graph_for(Path("新闻.trig"))
+    assert name.value == f"{graph.iris.base}graph/新闻"
+    variant = FIXTURES / "claimreview" / "number-only.jsonld"
+    import_markup(graph, [("v", variant.read_bytes())], graph=name.value)
+    path = graph.iris.dump_path(".trig", name.value)
+    assert path == "/dumps/graph/新闻.trig"
+    with serve(create_app(graph.settings, graph=graph)) as url:
+        reply = fetch(url + quote(path))
+        assert reply.status == 200
+        assert reply.headers["Content-Disposition"] == (
+            "attachment; filename*=UTF-8''%E6%96%B0%E9%97%BB.trig"
+        )
+        assert set(quads_of(reply.body, "x.trig")) == store_quads(graph, name)
+        etag = reply.headers["ETag"]
+        assert fetch(url + quote(path), {"If-None-Match": etag}).status == 304
 
 
 @pytest.mark.parametrize(

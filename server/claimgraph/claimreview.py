@@ -12,14 +12,17 @@ mapped into the ClaimGraph model and written as one validated, atomic ``Delta``:
 ====================  ===========================================================================
 markup                ClaimGraph
 ====================  ===========================================================================
-ClaimReview           ``schema:ClaimReview`` at ``id/review/<key>`` (url, date, claimReviewed kept)
+ClaimReview           ``schema:ClaimReview`` at ``id/review/<key>`` (url, date, claimReviewed,
+                      reviewBody kept)
 reviewRating          ``schema:Rating`` at ``id/rating/<key>``, values exactly as given
 (derived)             ``cg:normalizedVerdict`` by ``VERDICT_LABELS`` and ``verdict_for``
 claimReviewed         ``cg:Claim`` at ``id/claim/<key>`` with ``cg:text``
-author (review)       the fact-checker, an actor at ``id/actor/<name>``
+author (review)       the fact-checker, an actor at ``id/actor/<name>`` (``_actor_iri``)
 itemReviewed.author   the claimant, an actor
 appearance / the      a ``cg:Source`` each (``id/source/<url>``), and a ``cg:Statement`` at
 reviewed work         ``id/statement/<key>-<n>``: the claimant asserts the claim there
+isPartOf, transcript  the work a clip is cut from, a ``cg:Source`` (``cg:partOfSource``);
+                      ``schema:transcript`` (a link or the text) on the source that gives it
 ====================  ===========================================================================
 
 ``<key>`` comes from the review's URL, so importing the same markup twice adds nothing, and
@@ -39,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -51,7 +54,7 @@ from claimgraph.config import Settings
 from claimgraph.core import ClaimGraph
 from claimgraph.describe import best_literal
 from claimgraph.errors import InputError, NotFound, PayloadTooLarge
-from claimgraph.iris import CG, STANCE, VERDICT, slugify, web_url
+from claimgraph.iris import CG, STANCE, VERDICT, disambiguated_slug, name_key, slugify, web_url
 from claimgraph.sparqlterms import iri, term
 from claimgraph.store import Delta
 from claimgraph.validation import Report
@@ -412,6 +415,8 @@ SOURCE_TYPES = {
     "Photograph": "Photograph",
 }
 _GENERIC_TYPES = {"CreativeWork", "Thing", "Claim"}
+_ACTOR_NAMES = (_s("name"), _s("alternateName"))
+_ANY_URI = ox.NamedNode(XSD + "anyURI")
 _DATE = re.compile(r"^(\d{4})(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?(T.*)?$")
 _BCP47 = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
@@ -467,7 +472,13 @@ def url_key(url: str) -> str:
     """A readable, stable slug for a URL: host, last path segment and a short hash."""
     parts = urlsplit(url)
     segments = [p for p in parts.path.split("/") if p]
-    readable = slugify(f"{_host(url)} {segments[-1] if segments else ''}")[:60].strip("-")
+    last = segments[-1] if segments else ""
+    # A percent-encoded word of another script ("%E6%96%B0…") reads as itself; an ASCII segment
+    # is slugged as given, so the keys of ASCII URLs stay what they have always been.
+    decoded = unquote(last, errors="replace")
+    if not decoded.isascii() and "\ufffd" not in decoded:
+        last = decoded
+    readable = slugify(f"{_host(url)} {last}")[:60].strip("-")
     digest = hashlib.sha1(url.strip().encode()).hexdigest()[:8]
     return f"{readable}-{digest}"
 
@@ -554,7 +565,7 @@ class _Importer:
                 return None
             name = ox.Literal(_host(url))
             self.warn(f"{where} has no name; it is named after its URL's host, {_host(url)!r}")
-        iri = ox.NamedNode(self.iris.resource("actor", name.value))
+        iri = self._actor_iri(name.value)
         triples: list[tuple[ox.NamedNode, Value]] = [
             (RDF_TYPE, _cg(kind)),
             (_s("name"), _text(name, lang)),
@@ -563,11 +574,25 @@ class _Importer:
         self._share(iri, triples)
         return iri
 
+    def _actor_iri(self, name: str) -> ox.NamedNode:
+        """The actor a name stands for: ``id/actor/<slug>`` unless an actor there (in the store
+        or earlier in this batch) has names and this is not one of them; then the slug with the
+        name's hash (``disambiguated_slug``). Two different names never share one actor."""
+        plain = ox.NamedNode(self.iris.resource("actor", name))
+        names = [t.object for t in self.shared.get(plain, []) if t.predicate in _ACTOR_NAMES] + [
+            q.object for p in _ACTOR_NAMES for q in self.cg.store.quads(plain, p, None, None)
+        ]
+        keys = {name_key(v.value) for v in names if isinstance(v, ox.Literal)}
+        if not keys or name_key(name) in keys:
+            return plain
+        return ox.NamedNode(self.iris.resource("actor", disambiguated_slug(name)))
+
     # -- sources and statements ----------------------------------------------------------------
     def source(
-        self, doc: _Doc, node: Value, key: str, n: int, lang: str
+        self, doc: _Doc, node: Value, key: str, n: int, lang: str, *, whole: bool = False
     ) -> tuple[ox.NamedNode, ox.Literal | None, ox.NamedNode | None]:
-        """The source for one appearance: (its IRI, its date, its author)."""
+        """The source for one appearance: (its IRI, its date, its author). The work it is part
+        of (a ``Clip``'s video: ``isPartOf``) is a source too (``whole``), one level up."""
         if isinstance(node, ox.Literal):
             url = _url_text(node)
             props: Any = None
@@ -579,7 +604,10 @@ class _Importer:
                 _url_text(node) if node not in doc.props else None
             )
         iri = ox.NamedNode(
-            self.iris.resource("source", url_key(url) if url else f"{key}-appearance-{n}")
+            self.iris.resource(
+                "source",
+                url_key(url) if url else f"{key}-appearance-{n}{'-whole' if whole else ''}",
+            )
         )
         triples: list[tuple[ox.NamedNode, Value]] = []
         date: ox.Literal | None = None
@@ -622,6 +650,18 @@ class _Importer:
                 v = doc.one(props, prop)
                 if isinstance(v, ox.Literal):
                     triples.append((_s(prop), v))
+            # schema:transcript is Text: a link to the transcript, or the transcript itself.
+            transcript = doc.literal(props, "transcript") or doc.one(props, "transcript")
+            link = _url_text(transcript)
+            if link:
+                triples.append((_s("transcript"), ox.Literal(link, datatype=_ANY_URI)))
+            elif isinstance(transcript, ox.Literal):
+                triples.append((_s("transcript"), _text(transcript, lang)))
+            part_of = doc.one(props, "isPartOf")
+            if not whole and part_of is not None and (_url_text(part_of) or part_of in doc.props):
+                container, _, _ = self.source(doc, part_of, key, n, lang, whole=True)
+                if container != iri:
+                    triples.append((_cg("partOfSource"), container))
         if url:
             self._share(iri, triples)
         else:
@@ -677,7 +717,7 @@ class _Importer:
             self.warn(
                 f"{where}: datePublished {doc.one(r, 'datePublished')} is not a date; left out"
             )
-        for prop in ("headline", "name", "inLanguage"):
+        for prop in ("headline", "name", "inLanguage", "reviewBody"):
             lit = doc.literal(r, prop)
             if lit is not None:
                 self._own(review, _s(prop), lit)
@@ -986,7 +1026,8 @@ def _actor_markup(cg: ClaimGraph, node: Value | None) -> dict[str, Any] | None:
     return out
 
 
-def _source_markup(cg: ClaimGraph, node: ox.NamedNode) -> dict[str, Any]:
+def _source_markup(cg: ClaimGraph, node: ox.NamedNode, *, container: bool = True) -> dict[str, Any]:
+    """A source as a ``CreativeWork``, with the work it is part of (one level up)."""
     p = _Props(cg, node)
     out: dict[str, Any] = {"@type": p.schema_type("CreativeWork")}
     _set_id(out, node)
@@ -1003,10 +1044,15 @@ def _source_markup(cg: ClaimGraph, node: ox.NamedNode) -> dict[str, Any]:
         actor = _actor_markup(cg, p.one(prop))
         if actor:
             out[key] = actor
-    for prop in ("startOffset", "endOffset"):
+    for prop in ("startOffset", "endOffset", "transcript"):
         v = p.one(SCHEMA + prop)
+        if isinstance(v, ox.Literal) and v.datatype == _ANY_URI:
+            v = ox.Literal(link) if (link := _url_text(v)) else None  # a link: http(s) only
         if v is not None:
             out[prop] = _json_value(v)
+    part_of = p.one(f"{CG}partOfSource")
+    if container and isinstance(part_of, ox.NamedNode):
+        out["isPartOf"] = _source_markup(cg, part_of, container=False)
     return out
 
 
@@ -1062,6 +1108,10 @@ def review_markup(cg: ClaimGraph, review: str) -> dict[str, Any] | None:
     date = p.one(f"{SCHEMA}datePublished")
     if date is not None:
         out["datePublished"] = date.value
+    for prop in ("headline", "name", "inLanguage", "reviewBody"):
+        kept = p.text(SCHEMA + prop)
+        if kept:
+            out[prop] = kept
     author = _actor_markup(cg, p.one(f"{SCHEMA}author"))
     if author:
         out["author"] = author

@@ -26,7 +26,7 @@ from werkzeug.wsgi import wrap_file
 from claimgraph.core import ClaimGraph
 from claimgraph.errors import NotFound
 from claimgraph.formats import RdfFormat, by_name
-from claimgraph.iris import DUMP_NAME
+from claimgraph.iris import DUMP_NAME, uri
 from claimgraph.linkeddata import version_tag
 
 bp = Blueprint("dumps", __name__)
@@ -137,8 +137,15 @@ def _send(name: DumpName, graph: ox.NamedNode | None) -> Response:
     cg = _claimgraph()
     # Read both before dumping: a write during the dump makes the next request dump again.
     version, last_modified = version_tag(cg), cg.last_modified
-    etag = f"{version}-{name.filename}"
-    headers = {"Content-Disposition": f'attachment; filename="{name.filename}"'}
+    # A graph's name may be in any script; headers carry ASCII only (RFC 6266 filename*).
+    filename = uri(name.filename)
+    etag = f"{version}-{filename}"
+    disposition = (
+        f'attachment; filename="{name.filename}"'
+        if name.filename.isascii()
+        else f"attachment; filename*=UTF-8''{filename}"
+    )
+    headers = {"Content-Disposition": disposition}
     if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
         resp = Response(status=304, headers=headers)
     else:

@@ -7,10 +7,13 @@ so that their terms never change with the host that serves them.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 import uuid
 
 from rdflib import Namespace
+from werkzeug.urls import iri_to_uri
 
 DEFAULT_BASE = "https://claimgraph.org/"
 
@@ -61,12 +64,51 @@ PREFIXES: dict[str, str] = {
 }
 
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
+_HYPHENS = re.compile(r"-{2,}")
+
+
+def _word_char(ch: str) -> bool:
+    # Letters, combining marks (the vowel signs of Devanagari, Thai …) and digits of any script.
+    return unicodedata.category(ch)[0] in "LMN"
 
 
 def slugify(text: str) -> str:
-    """A readable, stable slug: lowercase ASCII words joined by hyphens."""
-    slug = _SLUG_UNSAFE.sub("-", text.lower()).strip("-")
+    """A readable, stable slug: lower-case words joined by hyphens, in the text's own script.
+
+    ASCII text slugs exactly as it always has (runs of ``[a-z0-9]`` joined by ``-``), so the
+    IRIs already minted keep their meaning. Letters, marks and digits of other scripts are kept
+    (NFKC-normalised, case-folded), not transliterated: ``新华社`` is ``新华社`` and
+    ``Проверка фактов`` is ``проверка-фактов``. A transliteration (Unidecode is GPL; anyascii,
+    ISC, would do) reads Chinese by its Mandarin sound, so Japanese and Korean names come out
+    wrong, and it maps different names to one slug (homophones); the name itself is readable by
+    those who can read it, and IRIs are Unicode (RFC 3987): a URI carries it percent-encoded.
+    Distinct names can still share a slug ("A-B" and "a b"): ``disambiguated_slug``.
+    """
+    if text.isascii():
+        slug = _SLUG_UNSAFE.sub("-", text.lower()).strip("-")
+    else:
+        folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+        words = "".join(ch if _word_char(ch) else "-" for ch in folded)
+        slug = _HYPHENS.sub("-", words).strip("-")
     return slug or "item"
+
+
+def name_key(name: str) -> str:
+    """What makes two names one name: equal after NFKC, case folding and collapsing spaces."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def disambiguated_slug(name: str) -> str:
+    """The slug of a name whose plain slug already stands for a different name: the plain slug
+    and 8 hex digits of the SHA-1 of its ``name_key``, so the same name always gets the same."""
+    digest = hashlib.sha1(name_key(name).encode()).hexdigest()[:8]
+    return f"{slugify(name)}-{digest}"
+
+
+def uri(iri: str) -> str:
+    """An IRI or path as a URI: non-ASCII characters percent-encoded as UTF-8 (RFC 3987 §3.1),
+    the form HTTP headers (``Link``, ``Content-Disposition``, ``ETag``) can carry."""
+    return iri_to_uri(iri)
 
 
 class Iris:

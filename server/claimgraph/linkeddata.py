@@ -37,7 +37,7 @@ from claimgraph.describe import (
 )
 from claimgraph.errors import NotAcceptable, NotFound
 from claimgraph.formats import RdfFormat, by_name
-from claimgraph.iris import ONTOLOGY, Iris
+from claimgraph.iris import ONTOLOGY, Iris, uri
 from claimgraph.negotiation import negotiate
 from claimgraph.summaries import Summaries, Update
 
@@ -245,7 +245,7 @@ def version_tag(cg: ClaimGraph) -> str:
 
 def alternates_header(path: str, sent: Representation | None) -> str:
     return ", ".join(
-        f'<{path}{r.suffix}>; rel="alternate"; type="{r.media_type}"'
+        f'<{uri(path + r.suffix)}>; rel="alternate"; type="{r.media_type}"'
         for r in REPRESENTATIONS
         if r is not sent
     )
