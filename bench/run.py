@@ -47,7 +47,7 @@ from claimgraph.core import ClaimGraph
 from claimgraph.errors import ValidationFailed
 from claimgraph.store import Delta
 from claimgraph.store.embedded import EmbeddedStore
-from claimgraph.store.remote import RemoteStore
+from claimgraph.store.shared import RemoteStore
 from claimgraph.validation import Report, Validator
 
 ROOT = Path(__file__).resolve().parent.parent

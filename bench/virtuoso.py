@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from claimgraph.store import Delta
-from claimgraph.store.remote import RemoteStore
+from claimgraph.store.shared import RemoteStore
 
 PACKAGE = "virtuoso-opensource"  # Debian's; brings virtuoso-t and isql-vt
 PASSWORD = "claimgraph-throwaway-dba"  # the dba password of every test instance

@@ -8,6 +8,7 @@ Virtuoso of this module's own (tests/virtuoso.py) that the tests kill, freeze an
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import logging
@@ -31,7 +32,8 @@ from claimgraph.config import Settings
 from claimgraph.core import ClaimGraph
 from claimgraph.errors import QuerySyntaxError, StoreError, StoreTimeout, StoreUnreachable
 from claimgraph.store import Delta
-from claimgraph.store.remote import READ_RETRIES, RemoteStore
+from claimgraph.store.remote import READ_RETRIES
+from claimgraph.store.shared import RemoteStore
 from claimgraph.validation import Validator
 from tests.virtuoso import Virtuoso, started
 
@@ -573,6 +575,68 @@ def test_an_answer_after_the_timeout_is_not_taken_for_the_next_one(
     time.sleep(late)  # the late answers have come by now, to connections given up on
     assert [store.count(), store.count()] == [7, 7]
     assert server.connections == 3
+
+
+def test_the_deadline_bounds_the_whole_request_not_each_phase(
+    scripted: Callable[..., tuple[Scripted, RemoteStore]],
+) -> None:
+    """httpx's time limits are per phase (connecting, sending, each read): a server whose
+    answer starts late and then stops halfway is cut off at the request's deadline, not a
+    whole time limit after its answer started (1.8 times the limit here)."""
+    limit = 2.0
+
+    def respond(number: int, kind: str, text: str) -> Reply:
+        time.sleep(0.8 * limit)
+        return Reply("200 OK", JSON, COUNT, stall=10)
+
+    server, _ = scripted(respond)
+    store = RemoteStore(server.url, timeout=limit)
+    store.http.server = "FakeServer"
+    err, took = timed(store.count)
+    assert isinstance(err, StoreTimeout), err
+    assert limit - 0.1 <= took < 1.5 * limit, took
+
+
+class BasicOnly(FakeServer):
+    """Asks for HTTP Basic credentials, and answers a count to a request that carries them.
+    The ``Authorization`` header of each request is listed in ``authorizations``."""
+
+    def __init__(self) -> None:
+        self.authorizations: list[str | None] = []
+        super().__init__(lambda conn: None)
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(10)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                more = conn.recv(65536)
+                if not more:
+                    return
+                head += more
+            found = re.search(rb"(?im)^authorization: *([^\r\n]*)", head)
+            self.authorizations.append(found.group(1).decode() if found else None)
+            if found:
+                answer("200 OK", JSON, COUNT)(conn)
+            else:
+                conn.sendall(
+                    b'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="sparql"\r\n'
+                    b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+
+
+def test_basic_authentication_when_the_server_asks_for_it() -> None:
+    """Credentials go as the server's challenge asks (Virtuoso's is Digest: test_remote_store),
+    once challenged, with every request."""
+    server = BasicOnly()
+    try:
+        store = RemoteStore(server.url, user="claimgraph", password="s3cret", timeout=TIMEOUT)
+        store.http.server = "FakeServer"
+        assert [store.count(), store.count()] == [3, 3]
+        token = "Basic " + base64.b64encode(b"claimgraph:s3cret").decode()
+        assert server.authorizations == [None, token, token]
+    finally:
+        server.stop()
 
 
 DEADLOCK = Reply(

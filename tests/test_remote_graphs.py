@@ -19,7 +19,7 @@ from claimgraph.config import Settings
 from claimgraph.core import ClaimGraph
 from claimgraph.errors import InputError
 from claimgraph.store import REGISTRY
-from claimgraph.store.remote import RemoteStore
+from claimgraph.store.shared import RemoteStore
 from claimgraph.validation import Validator
 from tests.test_cli import BAD_STATEMENT
 from tests.test_writes import BASE, PREFIXES

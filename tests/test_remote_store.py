@@ -13,16 +13,16 @@ from claimgraph.config import Settings
 from claimgraph.core import open_store
 from claimgraph.errors import InputError, StoreError, StoreTimeout, StoreUnreachable
 from claimgraph.store import Delta
+from claimgraph.store.http import Answer
 from claimgraph.store.remote import (
     REGISTRY,
     SINGLE_OPERATION_LIMIT,
-    Answer,
-    RemoteStore,
     conditional_operation,
     query_form,
     renewal_operation,
     update_operations,
 )
+from claimgraph.store.shared import RemoteStore
 from tests.virtuoso import Virtuoso
 
 EX = "http://example.org/"
@@ -267,14 +267,13 @@ def test_a_write_in_several_requests_holds_the_store_until_it_is_done(empty: Vir
 def test_requests_reuse_a_kept_alive_connection(empty: Virtuoso) -> None:
     store = empty.store()
     store.apply(Delta(add=quads(1)))  # (Virtuoso closes the connection of its Digest challenge)
-    pool = store.http._pool()
-    (kept,) = pool._conns.values()
+    opened = store.http.connections
     for _ in range(3):
         store.count()
         store.apply(Delta(add=quads(1)))
-    assert list(pool._conns.values()) == [kept] and kept.sock is not None
+    assert store.http.connections == opened  # none opened: the kept one served them all
     store.close()
-    assert pool._conns == {} and store.count() == 1  # a new one after close
+    assert store.count() == 1 and store.http.connections == opened + 1  # a new one after close
 
 
 def test_a_release_that_failed_is_sent_again_at_the_next_write(

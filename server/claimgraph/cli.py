@@ -24,7 +24,8 @@ from claimgraph.errors import ClaimGraphError, InputError, ValidationFailed
 from claimgraph.formats import FORMAT_NAMES, by_name
 from claimgraph.iris import PREFIXES
 from claimgraph.stats import collect
-from claimgraph.store.remote import LISTED_GRAPHS, RemoteStore
+from claimgraph.store.remote import LISTED_GRAPHS
+from claimgraph.store.shared import RemoteStore
 from claimgraph.validation import Report
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2

@@ -21,7 +21,7 @@ from claimgraph.rdfio import parse_file
 from claimgraph.store import REGISTRY, Delta, Store, check_delta
 from claimgraph.store.embedded import EmbeddedStore
 from claimgraph.store.remote import SCHEMES as REMOTE_SCHEMES
-from claimgraph.store.remote import RemoteStore
+from claimgraph.store.shared import RemoteStore
 from claimgraph.validation import Report, Validator
 
 log = logging.getLogger(__name__)

@@ -19,45 +19,32 @@ which were applied. Its other quirks are worked around where they are met (see t
 "Remote store" section for the list).
 
 Several ClaimGraph instances may share the server: the registry also holds the store's write
-generation, which every write bumps. A validated write (``apply_at``) is one conditional update
-that applies only while the generation is the one the validation saw, and bumps it; the writer
-reads its token back to learn whether it applied (see the README's "Scaling out"). A write too
-large for that holds the store instead: a conditional update claims it for a short time,
-renewed after each of the write's requests, and a last one lets go.
+generation, which every write bumps. The updates that read and move it are written here
+(``conditional_operation``, ``renewal_operation``, ``BUMP``); the writes that use them, validated
+writes conditional on the generation and the holds of larger ones, are ``RemoteStore``'s, in
+``claimgraph.store.shared``.
 
 Reads of many rows come a page at a time, cut from an ordered sequence (``_pages``). A read
 the server ends as the victim of a deadlock is sent again (``READ_RETRIES``); an update never.
 
-Requests go over kept-alive connections (``Http``). Every HTTP request has a deadline
-(``timeout``): connecting, sending and reading the answer.
-A server that cannot be reached raises ``StoreUnreachable`` (nothing was sent), one that breaks
-off or answers garbage ``StoreError`` (both HTTP 503); one that does not answer in time,
-``StoreTimeout`` (504); SPARQL the server rejects as malformed, ``QuerySyntaxError`` (400). An
-update that was sent and got no answer may or may not have been applied: its error says so
-(``in_doubt``).
+Requests go over kept-alive connections, each with one deadline (``timeout``), through
+``claimgraph.store.http``. A server that cannot be reached raises ``StoreUnreachable``
+(nothing was sent), one that breaks off or answers garbage ``StoreError`` (both HTTP 503); one
+that does not answer in time, ``StoreTimeout`` (504); SPARQL the server rejects as malformed,
+``QuerySyntaxError`` (400). An update that was sent and got no answer may or may not have been
+applied: its error says so (``in_doubt``).
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import hashlib
-import http.client
 import itertools
 import logging
-import math
-import os
 import re
-import selectors
-import threading
 import time
-import uuid
-import weakref
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING
-from urllib.parse import urlencode, urlsplit
-from urllib.request import parse_http_list, parse_keqv_list
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Self
+from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
@@ -71,6 +58,7 @@ from claimgraph.errors import (
 )
 from claimgraph.formats import RdfFormat
 from claimgraph.store import REGISTRY, Delta, GraphName, QueryResult, check_writable
+from claimgraph.store.http import Answer, Http, ServerAuth
 
 if TYPE_CHECKING:
     from claimgraph.config import Settings
@@ -126,16 +114,10 @@ VALUE = "<urn:claimgraph:value>"
 TOKEN = "<urn:claimgraph:token>"
 PENDING = "<urn:claimgraph:pending>"
 RENEWED = "<urn:claimgraph:renewed>"
-# A hold on the store lasts this many request times (CLAIMGRAPH_STORE_TIMEOUT) after its last
-# renewal: a renewal lands at most three requests after the one before (the rest of that one,
-# a data request, the renewal's own), and the claim at most three before the first renewal
-# (the read of its token, a data request, the renewal).
-HOLD_REQUESTS = 3
 # A read Virtuoso ended as the victim of a deadlock (SQL state 40001, which repeatable read,
 # DefaultIsolation = 4, makes possible for reads too) is sent again, this many times at most.
 READ_RETRIES = 3
 KEPT_RECORDS = 1_000  # records of the last writes kept (a writer reads its own at once)
-EXCERPT = 300  # characters of a server's error answer quoted in our errors
 
 # JSON, not XML: pyoxigraph's XML results reader trims the whitespace at both ends of literals.
 JSON_RESULTS = "application/sparql-results+json"
@@ -160,300 +142,10 @@ def query_form(sparql: str) -> str | None:
     return m.group(1).upper() if m else None
 
 
-# -- HTTP --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-    @property
-    def media_type(self) -> str:
-        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-    def excerpt(self) -> str:
-        text = self.body.decode("utf-8", "replace")
-        text = text.split("\nSPARQL query:", 1)[0]  # Virtuoso echoes the whole request
-        text = re.sub(r"<[^>]*>", " ", text) if "html" in self.media_type else text
-        text = " ".join(text.split())
-        return text if len(text) <= EXCERPT else text[:EXCERPT] + "…"
-
-
-@dataclass
-class _Credentials:
-    """HTTP Basic or Digest (RFC 7616, as Virtuoso's /sparql-auth asks), answered to the
-    server's challenge and then sent up front, reusing the nonce with a counter."""
-
-    user: str
-    password: str
-    challenge: dict[str, str] | None = None
-    scheme: str | None = None
-    count: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def learn(self, headers: list[str]) -> bool:
-        """Take a 401's challenge; False if it offers nothing we can answer."""
-        for header in headers:
-            scheme, _, rest = header.strip().partition(" ")
-            if scheme.lower() == "digest":
-                with self.lock:
-                    self.scheme, self.count = "digest", 0
-                    self.challenge = parse_keqv_list(parse_http_list(rest))
-                return True
-        for header in headers:
-            if header.strip().lower().startswith("basic"):
-                self.scheme = "basic"
-                return True
-        return False
-
-    def header(self, method: str, uri: str) -> str | None:
-        if self.scheme == "basic":
-            token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
-            return f"Basic {token}"
-        if self.scheme != "digest" or self.challenge is None:
-            return None
-        with self.lock:
-            self.count += 1
-            nc = f"{self.count:08x}"
-            c = self.challenge
-        algorithm = c.get("algorithm", "MD5")
-        sha256 = algorithm.upper().removesuffix("-SESS") == "SHA-256"
-        digest = hashlib.sha256 if sha256 else hashlib.md5
-
-        def h(text: str) -> str:
-            return digest(text.encode()).hexdigest()
-
-        realm, nonce = c.get("realm", ""), c.get("nonce", "")
-        cnonce = os.urandom(8).hex()
-        ha1 = h(f"{self.user}:{realm}:{self.password}")
-        if algorithm.upper().endswith("-SESS"):
-            ha1 = h(f"{ha1}:{nonce}:{cnonce}")
-        ha2 = h(f"{method}:{uri}")
-        qops = [q.strip() for q in c.get("qop", "").split(",") if q.strip()]
-        parts = [
-            f'username="{self.user}"',
-            f'realm="{realm}"',
-            f'nonce="{nonce}"',
-            f'uri="{uri}"',
-            f"algorithm={algorithm}",
-        ]
-        if "auth" in qops:
-            response = h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
-            parts += ["qop=auth", f"nc={nc}", f'cnonce="{cnonce}"']
-        else:
-            response = h(f"{ha1}:{nonce}:{ha2}")
-        parts.append(f'response="{response}"')
-        if "opaque" in c:
-            parts.append(f'opaque="{c["opaque"]}"')
-        return "Digest " + ", ".join(parts)
-
-
-class Http:
-    """POSTs forms to SPARQL endpoints, each request with a deadline, over kept-alive
-    connections: one per thread and server, reused while the server keeps it open."""
-
-    def __init__(self, timeout: float, credentials: _Credentials | None) -> None:
-        self.timeout = timeout
-        self.credentials = credentials
-        self.server: str | None = None  # the Server header last seen (None: no answer yet)
-        self._local = threading.local()
-        self._pools: weakref.WeakSet[_Pool] = weakref.WeakSet()  # to close them all
-        self._pools_lock = threading.Lock()
-
-    def post(
-        self,
-        url: str,
-        form: list[tuple[str, str]],
-        accept: str,
-        timeout: float | None = None,
-        *,
-        idempotent: bool = True,
-    ) -> Answer:
-        """``idempotent``: a read, which is sent again once on a new connection when a kept-alive
-        one turns out to have been closed by the server (an update never is: it may have run)."""
-        timeout = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
-        body = urlencode(form).encode()
-        answer = self._send(url, body, accept, deadline, timeout, idempotent)
-        if answer.status == 401 and self.credentials is not None:
-            challenges = [v for k, v in answer.raw_headers if k.lower() == "www-authenticate"]
-            if self.credentials.learn(challenges):
-                answer = self._send(url, body, accept, deadline, timeout, idempotent)
-        return answer
-
-    def close(self) -> None:
-        """Close every thread's kept connections (one in use stays with its request)."""
-        with self._pools_lock:
-            pools = list(self._pools)
-        for pool in pools:
-            pool.close()
-
-    def _pool(self) -> _Pool:
-        pool: _Pool | None = getattr(self._local, "pool", None)
-        if pool is None:
-            pool = self._local.pool = _Pool()
-            with self._pools_lock:
-                self._pools.add(pool)
-        return pool
-
-    def _send(
-        self, url: str, body: bytes, accept: str, deadline: float, timeout: float, idempotent: bool
-    ) -> _RawAnswer:
-        parts = urlsplit(url)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
-            "Accept": accept,
-            "User-Agent": "ClaimGraph",
-        }
-        if self.credentials is not None:
-            auth = self.credentials.header("POST", path)
-            if auth:
-                headers["Authorization"] = auth
-        key = (parts.scheme, parts.hostname or "localhost", parts.port)
-        pool = self._pool()
-        kept = pool.take(key)
-        try:
-            try:
-                return self._exchange(pool, key, kept, url, path, body, headers, deadline, timeout)
-            except (ConnectionResetError, BrokenPipeError):  # RemoteDisconnected too
-                if kept is None or not idempotent:
-                    raise
-                # The server closed the kept connection as the request went out (it restarted,
-                # or its keep-alive ran out): a read is sent again, on a new connection.
-                return self._exchange(pool, key, None, url, path, body, headers, deadline, timeout)
-        except TimeoutError as err:
-            raise StoreTimeout(
-                f"the SPARQL store at {url} did not answer within {timeout:g} s"
-            ) from err
-        except http.client.HTTPException as err:
-            raise StoreError(
-                f"the SPARQL store at {url} broke off or did not speak HTTP: "
-                f"{type(err).__name__} {err}".rstrip()
-            ) from err
-        except OSError as err:  # reset or broken pipe once connected: the server broke off
-            raise StoreError(
-                f"the SPARQL store at {url} broke off or did not speak HTTP: {err}"
-            ) from err
-
-    def _exchange(
-        self,
-        pool: _Pool,
-        key: tuple[str, str, int | None],
-        conn: http.client.HTTPConnection | None,
-        url: str,
-        path: str,
-        body: bytes,
-        headers: dict[str, str],
-        deadline: float,
-        timeout: float,
-    ) -> _RawAnswer:
-        """One request and its whole answer, on ``conn`` or a new connection; the connection
-        goes back to the pool if the server keeps it open, and is closed on any failure."""
-        if conn is None:
-            scheme, host, port = key
-            cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-            conn = cls(host, port, timeout=_left(deadline, timeout))
-            try:
-                conn.connect()
-            except TimeoutError:
-                raise
-            except OSError as err:  # refused, unreachable, unknown host: nothing was sent
-                raise StoreUnreachable(
-                    f"the SPARQL store at {url} is not reachable: {err}"
-                ) from err
-        try:
-            sock = conn.sock
-            sock.settimeout(_left(deadline, timeout))
-            conn.request("POST", path, body=body, headers=headers)
-            sock.settimeout(_left(deadline, timeout))
-            resp = conn.getresponse()
-            chunks = []
-            while True:
-                sock.settimeout(_left(deadline, timeout))
-                chunk = resp.read1(1 << 16)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            resp.close()  # read to the end: the connection is free for the next request
-        except BaseException:
-            conn.close()
-            raise
-        if resp.will_close or conn.sock is None:
-            conn.close()
-        else:
-            pool.put(key, conn)
-        self.server = resp.getheader("Server") or self.server or ""
-        return _RawAnswer(
-            resp.status,
-            {k.lower(): v for k, v in resp.getheaders()},
-            b"".join(chunks),
-            resp.getheaders(),
-        )
-
-
-class _Pool:
-    """One thread's kept-alive connections, by (scheme, host, port). Its thread takes and puts
-    them; ``Http.close`` may close them from another thread, hence the lock."""
-
-    def __init__(self) -> None:
-        self._conns: dict[tuple[str, str, int | None], http.client.HTTPConnection] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: tuple[str, str, int | None]) -> http.client.HTTPConnection | None:
-        """The kept connection to ``key``, unless the server has closed it since (a closed or
-        spoken-to idle connection reads as ready: nothing may be sent on it)."""
-        with self._lock:
-            conn = self._conns.pop(key, None)
-        if conn is None or conn.sock is None:
-            return None
-        with selectors.DefaultSelector() as selector:
-            try:
-                selector.register(conn.sock, selectors.EVENT_READ)
-                dropped = bool(selector.select(0))
-            except (OSError, ValueError):
-                dropped = True
-        if dropped:
-            conn.close()
-            return None
-        return conn
-
-    def put(self, key: tuple[str, str, int | None], conn: http.client.HTTPConnection) -> None:
-        with self._lock:
-            old = self._conns.pop(key, None)
-            self._conns[key] = conn
-        if old is not None:
-            old.close()
-
-    def close(self) -> None:
-        with self._lock:
-            conns = list(self._conns.values())
-            self._conns.clear()
-        for conn in conns:
-            conn.close()
-
-    def __del__(self) -> None:  # the thread ended: its connections go with it
-        self.close()
-
-
-@dataclass
-class _RawAnswer(Answer):
-    raw_headers: list[tuple[str, str]] = field(default_factory=list)
-
-
 def _deadlocked(answer: Answer) -> bool:
     """Whether the server ended the request as the victim of a deadlock (Virtuoso: SQL state
     40001, "Transaction deadlocked"): it was rolled back."""
     return not 200 <= answer.status < 300 and answer.excerpt().startswith("Virtuoso 40001")
-
-
-def _left(deadline: float, timeout: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError(f"no answer within {timeout:g} s")
-    return left
 
 
 # -- SPARQL text --------------------------------------------------------------------------------
@@ -630,16 +322,6 @@ def update_operations(delta: Delta, *, virtuoso: bool = False) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _State:
-    """What the registry says of the store's writes."""
-
-    generation: int
-    recorded: bool  # whether the store records a generation at all
-    held: int | None  # seconds for which the write that made it holds the store (None: done)
-    renewed: int  # how many times that write renewed its hold
-
-
-@dataclass(frozen=True)
 class _Step:
     """An update that follows the data of a write (the generation's bump, a release)."""
 
@@ -653,23 +335,9 @@ _BUMP = _Step(
 )
 
 
-def _whole(text: str) -> int:
-    """A non-negative whole number (``ValueError`` otherwise): ``7``, or ``7.0`` as a server
-    that stores numbers as values may give it back."""
-    try:
-        value = int(text)
-    except ValueError:
-        number = float(text)  # ValueError for anything else
-        if not number.is_integer():
-            raise ValueError(text) from None
-        value = int(number)
-    if value < 0:
-        raise ValueError(text)
-    return value
-
-
-class RemoteStore:
-    """A SPARQL 1.1 server behind the ``Store`` interface (see the module docstring)."""
+class SparqlStore:
+    """A SPARQL 1.1 server behind the ``Store`` interface (see the module docstring); its
+    writes shared with other instances are ``RemoteStore``'s (``claimgraph.store.shared``)."""
 
     def __init__(
         self,
@@ -685,19 +353,11 @@ class RemoteStore:
         self.update_url = update_url or query_url
         self.timeout = timeout
         self.page_size = page_size
-        credentials = _Credentials(user, password or "") if user else None
-        self.http = Http(timeout, credentials)
+        self.http = Http(timeout, ServerAuth(user, password or "") if user else None)
         self._graph_cache: tuple[float, list[ox.NamedNode]] | None = None
-        # (generation, renewals) of another instance's hold on the store, and when first seen
-        self._claim_seen: tuple[tuple[int, int], float] | None = None
-        # (generation, token) of this instance's hold whose release failed: let go at the next
-        # write_base
-        self._unreleased: tuple[int, str] | None = None
-        self._generation_seen = -1
-        self._isolation_checked = False
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RemoteStore:
+    def from_settings(cls, settings: Settings) -> Self:
         url = settings.store or ""
         if not url.startswith(SCHEMES):
             raise InputError(f"not a remote store URL: {url!r} (sparql+http://… expected)")
@@ -717,7 +377,7 @@ class RemoteStore:
         )
 
     def __repr__(self) -> str:
-        return f"RemoteStore({self.query_url!r}, update_url={self.update_url!r})"
+        return f"{type(self).__name__}({self.query_url!r}, update_url={self.update_url!r})"
 
     # -- requests ---------------------------------------------------------------------------
     def _fail(self, url: str, answer: Answer, what: str, level: int = logging.ERROR) -> StoreError:
@@ -1035,300 +695,6 @@ class RemoteStore:
         graphs = {q.graph_name for q in delta.add + delta.remove} | set(delta.drop_graphs)
         return f"write to {', '.join(sorted(str(g) for g in graphs))}"
 
-    # -- the write generation, shared by every instance over this server ----------------------
-    def generation(self) -> int:
-        """The store's write generation (0 before the first counted write): one small read."""
-        return self._state().generation
-
-    def _state(self) -> _State:
-        """The write generation, and the claim of the write that made it, if it holds the store."""
-        rows = self._select(
-            f"SELECT ?n ?w ?claim ?k WHERE {{ GRAPH {REGISTRY} {{ "
-            f"{{ {GENERATION} {VALUE} ?n }} UNION "
-            f"{{ ?w {PENDING} ?claim OPTIONAL {{ ?w {RENEWED} ?k }} }} }} }}"
-        )
-        numbers = [self._number(r["n"], "write generation") for r in rows if r["n"] is not None]
-        n = max(numbers, default=0)
-        if n != self._generation_seen:  # another instance may have registered graphs
-            self._generation_seen, self._graph_cache = n, None
-        held, renewed = None, 0
-        for r in rows:
-            w = r["w"]
-            if isinstance(w, ox.NamedNode) and f"<{w.value}>" == _record(n):
-                held = self._number(r["claim"], f"hold of write {n}")
-                k = r["k"]
-                renewed = self._number(k, f"renewal count of write {n}") if k is not None else 0
-        return _State(n, bool(numbers), held, renewed)
-
-    def _number(self, term: object, what: str) -> int:
-        """A whole number of the registry's; anything else there was not written by ClaimGraph,
-        and leaves the state of the store's writes unknown (``StoreError``)."""
-        if isinstance(term, ox.Literal):
-            try:
-                return _whole(term.value)
-            except ValueError:
-                pass
-        err = StoreError(
-            f"the registry graph {REGISTRY} of the SPARQL store at {self.query_url} holds "
-            f"{term} as the {what}, where ClaimGraph writes a whole number: the state of the "
-            "store's writes cannot be told; remove that triple from the registry graph (no "
-            "write through ClaimGraph can touch it)"
-        )
-        log.error("%s", err)
-        raise err
-
-    def write_base(self) -> int:
-        """The generation a validated write starts from (then ``apply_at``): the store's, once
-        no write in several requests holds it.
-
-        Another instance's such write is waited for, up to ``timeout`` (then ``StoreError``,
-        503), and taken over by a write that finds its claim unchanged for longer than the
-        claim says, counted from when this instance first saw it so (its instance stopped
-        half-way; that write is incomplete, as it was told). A hold of this instance's own,
-        left by a release that failed, is let go of at once.
-        """
-        self._check_isolation()
-        deadline = time.monotonic() + self.timeout
-        pause = 0.02
-        started = released = False
-        while True:
-            state = self._state()
-            n = state.generation
-            if not state.recorded:
-                if started:
-                    raise self._not_visible()
-                # The first counted write starts from 0. Two instances' first writes can leave
-                # a stray 0 beside a 1: the highest generation is the one read and required.
-                start = f"GRAPH {REGISTRY} {{ {GENERATION} {VALUE} 0 }}"
-                self._update([_data("INSERT DATA", [start])], "start of the write generation")
-                started = True
-                continue
-            own = self._unreleased
-            if own is not None and (own[0] != n or state.held is None):
-                self._unreleased = own = None  # let go of since, or taken over
-            if state.held is None:
-                return n
-            if own is not None and not released:
-                released = True
-                log.warning(
-                    "letting go of the store (generation %d), held by a write of this "
-                    "instance's whose release failed",
-                    n,
-                )
-                self._release(n, own[1])
-                continue
-            now = time.monotonic()
-            claim = (n, state.renewed)
-            if self._claim_seen is None or self._claim_seen[0] != claim:
-                self._claim_seen = (claim, now)
-            if now - self._claim_seen[1] > state.held:
-                log.error(
-                    "the write of generation %d (another instance's, in several requests) has "
-                    "held the store for over %d s without a sign of progress: taken over; that "
-                    "write is incomplete",
-                    n,
-                    state.held,
-                )
-                return n
-            if now >= deadline:
-                raise StoreError(
-                    f"the SPARQL store at {self.update_url} is busy with another instance's "
-                    f"write (generation {n}, sent in several requests); try again in a moment"
-                )
-            time.sleep(min(pause, deadline - now))
-            pause = min(2 * pause, 0.5)
-
-    def _not_visible(self) -> StoreError:
-        err = StoreError(
-            f"the SPARQL store at {self.update_url} accepted the update that starts the write "
-            f"generation, but a query to {self.query_url} does not find it: the update "
-            "endpoint's writes are not visible to the query endpoint. Point "
-            "CLAIMGRAPH_STORE and CLAIMGRAPH_STORE_UPDATE_URL at the same dataset (not a read "
-            "replica, nor another dataset behind a proxy)"
-        )
-        log.error("%s", err)
-        return err
-
-    def apply_at(self, delta: Delta, generation: int) -> int | None:
-        """Apply ``delta`` only if the store is still at ``generation`` (from ``write_base``):
-        the new generation, or ``None`` when another write came first (nothing was applied).
-
-        One conditional DELETE/INSERT where the delta fits in one operation: atomic, and
-        isolated from another instance's where the server isolates an update request from a
-        concurrent one (Virtuoso: ``DefaultIsolation = 4``). A larger write holds the store
-        (``_held_write``). A conditional update whose answer is lost is settled on the spot
-        (``_conditional``).
-        """
-        _check_delta(delta)
-        what = self._what(delta)
-        remove, add = _changes(delta)
-        token = uuid.uuid4().hex
-        try:
-            if not delta.drop_graphs and len(remove) + len(add) <= SINGLE_OPERATION_LIMIT:
-                operation = conditional_operation(generation, token, remove, add)
-                applied = self._conditional(operation, generation, token, what)
-                return generation + 1 if applied else None
-            return self._held_write(delta, generation, token, what)
-        finally:
-            self._graph_cache = None
-
-    def _conditional(self, operation: str, generation: int, token: str, what: str) -> bool:
-        """Send a conditional update that is to make ``generation + 1`` as write ``token``, and
-        tell whether it did (its token read back).
-
-        When its answer is lost (a timeout, a broken connection), it may still be on its way:
-        a conditional update that changes nothing follows, at the same generation, with a
-        token of its own. Whichever of the two lands first makes ``generation + 1`` (unless
-        another instance's write did), after which the other can no longer apply: the record of
-        ``generation + 1`` then tells for good whether this write was applied.
-        """
-        try:
-            self._update([operation], what)
-        except StoreError as err:
-            if not err.in_doubt:
-                raise
-            return self._settle(generation, token, what, err)
-        return self._landed(generation + 1, token, what)
-
-    def _settle(self, generation: int, token: str, what: str, doubt: StoreError) -> bool:
-        """Whether the update of ``token``, whose answer was lost (``doubt``), was applied."""
-        probe = uuid.uuid4().hex
-        try:
-            self._update([conditional_operation(generation, probe)], f"check of the {what}")
-            maker = self._maker(generation + 1)
-        except StoreError as err:
-            log.error("could not settle whether the %s was applied: %s", what, err)
-            raise doubt from err
-        if maker is None:  # no write made generation + 1: the server did not apply the check
-            raise doubt
-        log.warning(
-            "the answer to the %s was lost; the store's record says it was %s",
-            what,
-            "applied" if maker == token else "not applied",
-        )
-        return maker == token
-
-    def _maker(self, generation: int) -> str | None:
-        """The token of the write that made ``generation``, if the registry records it."""
-        rows = self._select(
-            f"SELECT ?t WHERE {{ GRAPH {REGISTRY} {{ {_record(generation)} {TOKEN} ?t }} }}"
-        )
-        tokens = [r["t"].value for r in rows if isinstance(r["t"], ox.Literal)]
-        return tokens[0] if tokens else None
-
-    def _held_write(self, delta: Delta, generation: int, token: str, what: str) -> int | None:
-        """A write too large for one conditional operation: a conditional update holds the
-        store (marks ``generation + 1`` as pending, for ``HOLD_REQUESTS`` request times), then
-        the write goes as ``apply`` sends it, the hold renewed after each request, and a last
-        update lets go (``generation + 2``). ``None`` when another write came first.
-
-        A failure after the data was applied says so. A release that fails is sent again at
-        this instance's next ``write_base``; one that finds the store taken over (the write
-        outlasted its hold) is an error: another instance's write did not wait for this one.
-        """
-        virtuoso = self.is_virtuoso()
-        operations = update_operations(delta, virtuoso=virtuoso)
-        hold = math.ceil(HOLD_REQUESTS * self.timeout) + 1
-        claim = conditional_operation(generation, token, claim=hold)
-        if not self._conditional(claim, generation, token, f"hold on the store for the {what}"):
-            return None
-        held = generation + 1
-        self._unreleased = (held, token)
-        release = _Step(
-            conditional_operation(held, token),
-            f"release of the store (generation {held})",
-            f"this instance lets go at its next write; others wait up to {hold} s",
-        )
-        renewals = itertools.count(1)
-
-        def renew() -> None:
-            # (a failure is logged) the hold then lasts its time; the write goes on
-            with contextlib.suppress(StoreError):
-                self._update(
-                    [renewal_operation(held, next(renewals))],
-                    f"renewal of the hold on the store (generation {held})",
-                )
-
-        try:
-            self._send(operations, what, then=None if virtuoso else release, between=renew)
-        except StoreError:
-            try:  # let go of the store: the write is incomplete, as the error says
-                self._release(held, token)
-            except StoreError:
-                log.error(
-                    "could not let go of the store (generation %d) after the failed %s: %s",
-                    held,
-                    what,
-                    release.consequence,
-                )
-            raise
-        if virtuoso:
-            try:
-                self._update([release.operation], release.name)
-            except StoreError as err:
-                raise self._after_applied(err, what, release) from err
-        self._unreleased = None  # let go of, or taken over before
-        mine = f"GRAPH {REGISTRY} {{ {_record(held + 1)} {TOKEN} {ox.Literal(token)} }}"
-        try:
-            landed = self._ask(mine)
-        except StoreError as err:
-            check = _Step("", f"read-back of the {release.name}", "")
-            raise self._after_applied(err, what, check) from err
-        if not landed:
-            failure = StoreError(
-                f"the {what} was applied, but it outlasted its hold on the store ({hold} s "
-                f"without a renewal): another instance took the store over meanwhile "
-                f"(generation {held}), and its write was validated without this one's "
-                "changes; check that the store still conforms (/validation)"
-            )
-            log.error("%s", failure)
-            raise failure
-        return held + 1
-
-    def _release(self, generation: int, token: str) -> None:
-        """Let go of the store held at ``generation`` by this instance's write ``token``."""
-        self._update(
-            [conditional_operation(generation, token)],
-            f"release of the store (generation {generation})",
-        )
-        self._unreleased = None  # let go of now, or taken over before (nothing left to let go)
-
-    def _landed(self, generation: int, token: str, what: str) -> bool:
-        """Whether the conditional update that was to make ``generation`` did."""
-        try:
-            return self._ask(
-                f"GRAPH {REGISTRY} {{ {_record(generation)} {TOKEN} {ox.Literal(token)} }}"
-            )
-        except StoreError as err:
-            e = type(err)(f"{err}; the {what} was sent and may or may not have been applied")
-            e.in_doubt = True
-            log.error("%s", e)
-            raise e from err
-
-    def _check_isolation(self) -> None:
-        """Warn, once, when Virtuoso does not isolate concurrent update requests (its default,
-        read committed, lets two instances' conditional writes both apply)."""
-        if self._isolation_checked or not self.is_virtuoso():
-            return
-        self._isolation_checked = True
-        try:
-            rows = self._select(
-                "SELECT (bif:virtuoso_ini_item_value('Parameters', 'DefaultIsolation') AS ?i) {}",
-                level=logging.WARNING,
-            )
-        except StoreError:  # (logged) the check is advice, not a condition of writing
-            return
-        value = rows[0]["i"] if rows else None
-        level = value.value if isinstance(value, ox.Literal) else "2"
-        if not level.isdigit() or int(level) < 4:
-            log.warning(
-                "the Virtuoso at %s runs updates at isolation level %s: two ClaimGraph "
-                "instances writing at the same moment could both apply; set DefaultIsolation = "
-                "4 in the [Parameters] of its virtuoso.ini",
-                self.update_url,
-                level,
-            )
-
     def _partial(self, err: StoreError, operations: list[str], done: int, steps: int) -> StoreError:
         """The error of a write of several operations that failed, saying what is applied."""
         if steps > 1 and done == 0:
@@ -1472,44 +838,6 @@ class RemoteStore:
         if faults:
             raise InputError(f"nothing was registered: {'; '.join(faults)}")
         return triples
-
-    def register_at(self, graphs: list[ox.NamedNode], generation: int) -> int | None:
-        """Register ``graphs`` (ClaimGraph's queries and reads then see them) only if the store
-        is still at ``generation`` (from ``write_base``): one conditional update, which bumps
-        the generation as a write does. The new generation, or ``None`` when another write came
-        first (nothing changed). Their data is not touched: the caller checks them
-        (``check_registrable``) and validates them first."""
-        return self._registry_at(graphs, generation, register=True)
-
-    def unregister_at(self, graphs: list[ox.NamedNode], generation: int) -> int | None:
-        """Unregister ``graphs`` (ClaimGraph no longer sees them; their data stays on the
-        server), as ``register_at`` registers them."""
-        return self._registry_at(graphs, generation, register=False)
-
-    def _registry_at(
-        self, graphs: list[ox.NamedNode], generation: int, *, register: bool
-    ) -> int | None:
-        for g in graphs:
-            if g == REGISTRY:
-                raise InputError(_reserved(g))
-        if len(graphs) > REGISTERED_AT_ONCE:
-            raise InputError(
-                f"{len(graphs)} graphs at once: register or unregister at most "
-                f"{REGISTERED_AT_ONCE} at a time"
-            )
-        entries = _registered(graphs)
-        token = uuid.uuid4().hex
-        if register:
-            operation = conditional_operation(generation, token, add=entries)
-        else:
-            operation = conditional_operation(generation, token, remove=entries)
-        names = ", ".join(str(g) for g in graphs)
-        what = f"{'registration' if register else 'unregistration'} of {names}"
-        try:
-            applied = self._conditional(operation, generation, token, what)
-        finally:
-            self._graph_cache = None
-        return generation + 1 if applied else None
 
     def close(self) -> None:
         """Close the kept-alive connections (a later request opens a new one)."""
