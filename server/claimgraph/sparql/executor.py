@@ -54,6 +54,9 @@ from claimgraph.sparql.worker import Job, Outcome
 
 log = logging.getLogger(__name__)
 
+# Seconds a new worker process may take to start and say hello.
+WORKER_START_TIMEOUT = 60.0
+
 
 class NotAcceptableResult(Exception):
     """The query's result kind ("solutions", "boolean", "triples") has no acceptable format."""
@@ -292,11 +295,19 @@ class QueryExecutor:
                     path = snapshot
                 with self._lock:
                     w.snapshot = path  # what the worker will have open
+            # A worker's start-up (a new Python process) is not the query's time: on a busy
+            # machine it can outlast a short timeout, and every query would then kill the
+            # replacement of the last one before it could answer.
+            if not self._await_ready(w, time.monotonic() + WORKER_START_TIMEOUT):
+                alive = None
+                self._replace(w, killed=True)
+                raise ServerBusy(
+                    f"a query worker did not start within {WORKER_START_TIMEOUT:g} s; "
+                    "try again shortly"
+                )
             deadline = time.monotonic() + timeout
-            started = self._await_ready(w, deadline)
-            if started:
-                w.conn.send((str(path or ""), job, keep))
-            if not started or not w.conn.poll(max(0.0, deadline - time.monotonic())):
+            w.conn.send((str(path or ""), job, keep))
+            if not w.conn.poll(max(0.0, deadline - time.monotonic())):
                 alive = None
                 self._replace(w, killed=True)
                 raise QueryTimeout(
