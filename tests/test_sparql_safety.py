@@ -353,6 +353,9 @@ def test_flat_data_templates_and_lists_are_not_chains() -> None:
     check("SELECT * { VALUES (?a ?b) { " + "(1 2) " * 20_000 + "} }", limits)
     check("ASK { FILTER(1 IN (" + ", ".join(["1"] * 20_000) + ")) }", limits)
     check(f"INSERT DATA {{ <http://s> {P} (" + " 1" * 20_000 + ") }", limits, "update")
+    graphs = "".join(f"GRAPH <http://g/{i}> {{ <http://s> {P} -{i} }} " for i in range(5000))
+    check(f"INSERT DATA {{ {graphs} }}", limits, "update")
+    check(f"DELETE {{ {graphs} }} INSERT {{ {graphs} }} WHERE {{ }}", limits, "update")
 
 
 def test_the_shipped_queries_are_far_from_the_limits() -> None:

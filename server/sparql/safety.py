@@ -177,8 +177,8 @@ def max_chain(tokens: list[Token]) -> tuple[int, int]:
     those trees recursively: a flat chain of some thousands overflows its stack as deep nesting
     does. So a group's chain is its operators, pattern keywords, sub-groups and separators
     (``. ; ,`` in ``{ }`` and ``[ ]``), and a path's chain is the sum of its groups' chains.
-    Data blocks (INSERT DATA, templates, VALUES) are flat lists: only their operators and
-    keywords count (there should be none).
+    Data blocks (INSERT DATA, templates, VALUES) are flat lists, whatever their length (100,000
+    triples, GRAPH blocks or rows were probed), and count nothing: ``-5`` is a number there.
     """
     # One entry per group, numbered as they open (so a group's parent comes before it);
     # group 0 is the whole text.
@@ -204,7 +204,7 @@ def max_chain(tokens: list[Token]) -> tuple[int, int]:
             if len(open_groups) > 1:
                 open_groups.pop()
         elif (punct and t.text in _OPERATORS) or (t.kind == "word" and t.is_word(*_CHAIN_WORDS)):
-            counts[g] += 1
+            counts[g] += not flat[g]
             values_pending = values_pending or t.is_word("VALUES")
         elif punct and t.text in ".;,":
             counts[g] += openers[g] in ("{", "[") and not flat[g]
