@@ -7,21 +7,57 @@ built on rdflib's SPARQL engine (it fetches SERVICE, FROM and LOAD targets and h
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import hypothesis.strategies as st
 import pyoxigraph as ox
 import pytest
+from hypothesis import given, settings
 
 from claimgraph.errors import QueryEngineError, QueryRefused
 from claimgraph.sparql import safety
 from claimgraph.sparql.safety import Limits, check, tokenize
 from claimgraph.validation import Validator
-from tests.sparql_helpers import AUTH, FORM, Listener, Live, form, http, live_server
+from tests.sparql_helpers import AUTH, DIRECT, FORM, UPDATE, Listener, Live, form, http, live_server
 
 ALLOWED = "http://allowed.example/sparql"
 LIMITS = Limits(max_length=10_000, max_depth=20, service_allowlist=frozenset({ALLOWED}))
+ROOT = Path(__file__).resolve().parents[1]
+# Characters and pieces that matter to SPARQL's tokens, for generated texts.
+SPARQLISH = "aZé_:.-?$@<>'\"\\#{}()[]!^|&+*/=,;019eu \n\t\u00b7"
+PIECES = [
+    "SELECT",
+    "SERVICE",
+    "LOAD",
+    "INSERT DATA",
+    "VALUES",
+    "<http://x/>",
+    "'''",
+    '"""',
+    "\\u0053",
+    "x:",
+    "_:",
+    "?v",
+    "@en-GB",
+    "1e5",
+    "#",
+    "\n",
+    " ",
+    "{",
+    "}",
+    "(",
+    ")",
+    "!",
+    "&&",
+    "a-",
+    "a.",
+]
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +161,246 @@ def test_query_form_and_dataset() -> None:
 
 def test_regex_is_linear_by_design() -> None:
     assert "linear time" in (safety.__doc__ or "")
+
+
+# -- linear time, whatever the text ---------------------------------------------------------
+# Repetitions of every kind of token and of their prefixes, unterminated ones included: each
+# once made a backtracking or rescanning pattern read the rest of the text again, or could.
+ADVERSARIAL = [
+    "a-",
+    "a.",
+    "a:",
+    "a.-",
+    "a1-",
+    "é-",
+    "x:a.",
+    ":a.",
+    "a:a.",
+    "x:\\",
+    "x:\\.",
+    "x:%",
+    "x:a\\",
+    "_:",
+    "_:a.",
+    "_:a-",
+    "?",
+    "?a",
+    "$a-",
+    "@",
+    "@a",
+    "@a-",
+    "<",
+    "<a",
+    "<a ",
+    "<=",
+    "#",
+    "'",
+    "'a",
+    "'\\",
+    '"',
+    '"a',
+    '"\\',
+    "'''",
+    "'''a'",
+    "'''\\'",
+    '"""a"',
+    "\\u",
+    "\\u0053",
+    "1",
+    "1e",
+    "1.",
+    ".1e",
+    "1e+",
+    "!",
+    "-",
+    "+",
+    "^",
+    "|",
+    "&&",
+    "{",
+    "(",
+    "[",
+    "}",
+    ")",
+]
+
+
+def _check_seconds(text: str, runs: int = 1, what: str = "query") -> float:
+    """The shortest of ``runs`` runs of the check (the least disturbed by other processes)."""
+    best = float("inf")
+    for _ in range(runs):
+        started = time.process_time()
+        with contextlib.suppress(QueryRefused):
+            check(text, Limits(max_length=len(text)), what)
+        best = min(best, time.process_time() - started)
+    return best
+
+
+@pytest.mark.parametrize("shape", ADVERSARIAL)
+def test_the_check_takes_linear_time_on_adversarial_text(shape: str) -> None:
+    """Not a benchmark: 100 kB of ``a-a-a…`` took 100 s (quadratic); now 8 times the text
+    takes about 8 times as long (well under 64), and 100 kB well under 2 s."""
+    small, large = 12_500, 100_000
+    texts = [("SELECT * WHERE { " + shape * (n // len(shape) + 1))[:n] for n in (small, large)]
+    seconds = [_check_seconds(texts[0], runs=3), _check_seconds(texts[1], runs=2)]
+    assert seconds[1] < 2.0
+    assert seconds[1] / max(seconds[0], 0.005) < 30  # below 5 ms, the clock's noise
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(), st.text(alphabet=list(SPARQLISH)), st.lists(st.sampled_from(PIECES)).map("".join)
+    )
+)
+def test_lex_tiles_any_text_and_check_refuses_or_accepts(text: str) -> None:
+    pieces = list(safety.lex(text))
+    bounds = [0, *(end for _, _, end in pieces)]
+    assert [start for _, start, _ in pieces] == bounds[:-1] and bounds[-1] == len(text)
+    assert all(start < end for _, start, end in pieces)
+    tokens = tokenize(text)
+    assert [(t.kind, t.start, t.end) for t in tokens] == [
+        p for p in pieces if p[0] not in ("ws", "comment")
+    ]
+    assert all(t.text == text[t.start : t.end] for t in tokens)
+    for what in ("query", "update"):
+        try:
+            check(text, Limits(max_length=len(text)), what)
+        except QueryRefused as refused:
+            assert str(refused)
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("a-b", ["word", "punct", "word"]),  # a name without a colon is words and operators
+        ("a-b:c", ["pname"]),
+        ("x:a.b. ?y", ["pname", "punct", "var"]),  # no dot at the end of a name
+        ("_:b.c.", ["bnode", "punct"]),
+        ("'''a'' '''", ["string"]),
+        ("'a\\'b' \"\"", ["string", "string"]),
+        ("'''a' }", ["error"]),  # a long string never closed, to the end; not '' then 'a'
+        ('"a\n"', ["error", "error"]),  # a short string ends at its line
+        ("<a b>", ["punct", "word", "word", "punct"]),
+        ("1e+5 .5 1.", ["number", "number", "number"]),
+        ("@en-GB", ["langtag"]),
+    ],
+)
+def test_tokens(text: str, kinds: list[str]) -> None:
+    assert [t.kind for t in tokenize(text)] == kinds
+
+
+@pytest.mark.parametrize("text", ["SELECT * { ?s ?p 'x }", 'ASK { FILTER("a\nb") }', "ASK {'''"])
+def test_a_string_without_its_closing_quote_is_refused(text: str) -> None:
+    with pytest.raises(QueryRefused, match=r"without its closing .* at line 1, column"):
+        check(text, LIMITS)
+
+
+# -- nesting and chains that would overflow the engine's stack ---------------------------------
+P = "<http://example.org/p>"
+TOO_DEEP = {
+    "not": "ASK { FILTER(" + "!" * 10_000 + "true) }",
+    "not-in-update": "DELETE { ?s ?p ?o } WHERE { FILTER(" + "!" * 10_000 + "true) }",
+    "not-and-minus": "ASK { FILTER(" + "! -" * 60 + "1) }",
+}
+TOO_LONG = {
+    "plus": "ASK { FILTER(1" + "+1" * 10_000 + ") }",
+    "and": "ASK { FILTER(true" + " && true" * 10_000 + ") }",
+    "or": "ASK { FILTER(false" + " || true" * 10_000 + ") }",
+    "path": "ASK { ?s " + "/".join([P] * 10_000) + " ?o }",
+    "alternative-path": "ASK { ?s " + "|".join([P] * 10_000) + " ?o }",
+    "union": "ASK { {}" + " UNION {}" * 10_000 + " }",
+    "optional": "ASK { ?s ?p ?o" + " OPTIONAL { ?s ?p ?o }" * 3000 + " }",
+    "groups": "ASK { " + "{}" * 10_000 + " }",
+    "bind": "ASK { " + "".join(f"BIND(1 AS ?x{i}) " for i in range(3000)) + "}",
+    "projection": "SELECT " + "".join(f"(1 AS ?x{i}) " for i in range(3000)) + "{}",
+    "triple-patterns": "DELETE WHERE { "
+    + "".join(f"?s{i} {P} ?o{i} . " for i in range(10_000))
+    + "}",
+    "nested-and-long": "ASK { "
+    + "{ ?s ?p ?o " * 90
+    + "FILTER(1"
+    + "+1" * 950
+    + ")"
+    + " }" * 90
+    + " }",
+}
+
+
+@pytest.mark.parametrize("text", TOO_DEEP.values(), ids=TOO_DEEP.keys())
+def test_deep_unary_chains_are_refused(text: str) -> None:
+    with pytest.raises(
+        QueryRefused,
+        match=r"nests \d+ levels deep at line 1, column \d+.*at most 100 \(CLAIMGRAPH_MAX_QUERY_D",
+    ):
+        check(text, Limits(max_length=len(text)), "update" if "DELETE" in text else "query")
+
+
+@pytest.mark.parametrize("text", TOO_LONG.values(), ids=TOO_LONG.keys())
+def test_long_chains_are_refused(text: str) -> None:
+    with pytest.raises(
+        QueryRefused, match=r"chains \d+ operators .* at most 1000 \(CLAIMGRAPH_MAX_QUERY_CHAIN\)"
+    ):
+        check(text, Limits(max_length=len(text)), "update" if "DELETE" in text else "query")
+
+
+def test_flat_data_templates_and_lists_are_not_chains() -> None:
+    limits = Limits(max_length=10_000_000)
+    triples = "".join(f"<http://example.org/s{i}> {P} {i} . " for i in range(20_000))
+    check(f"INSERT DATA {{ GRAPH <http://g> {{ {triples} }} }}", limits, "update")
+    check(f"INSERT {{ {triples} }} WHERE {{ }}", limits, "update")
+    check(f"CONSTRUCT {{ {triples} }} WHERE {{ }}", limits)
+    check("SELECT * { VALUES (?a ?b) { " + "(1 2) " * 20_000 + "} }", limits)
+    check("ASK { FILTER(1 IN (" + ", ".join(["1"] * 20_000) + ")) }", limits)
+    check(f"INSERT DATA {{ <http://s> {P} (" + " 1" * 20_000 + ") }", limits, "update")
+    graphs = "".join(f"GRAPH <http://g/{i}> {{ <http://s> {P} -{i} }} " for i in range(5000))
+    check(f"INSERT DATA {{ {graphs} }}", limits, "update")
+    check(f"DELETE {{ {graphs} }} INSERT {{ {graphs} }} WHERE {{ }}", limits, "update")
+
+
+def test_the_shipped_queries_are_far_from_the_limits() -> None:
+    for path in sorted((ROOT / "queries").glob("*.rq")):
+        check(path.read_text(), Limits(max_depth=10, max_chain=100))
+
+
+# Just within the limits, on a thread of default size as a waitress request or a query worker
+# runs it (the worst constructs found: nested EXISTS or calls around a long chain).
+AT_THE_LIMITS = [
+    "ASK { " + "FILTER EXISTS { " * 97 + "FILTER(1" + "+1" * 780 + ")" + " }" * 97 + " }",
+    "ASK { FILTER(" + "STR(" * 96 + "1" + "+1" * 880 + ")" * 96 + ") }",
+    "ASK { "
+    + "FILTER EXISTS { " * 97
+    + "{ SELECT "
+    + "".join(f"(1 AS ?x{i})" for i in range(780))
+    + " {} }"
+    + " }" * 97
+    + " }",
+    "ASK { " + "FILTER EXISTS { " * 98 + "{}" + " UNION {}" * 390 + " }" * 98 + " }",
+    "ASK { ?s " + "/".join([P] * 890) + " ?o FILTER(" + "!" * 95 + "true) }",
+]
+_RUN_ON_A_THREAD = """
+import sys, threading, pyoxigraph
+text = sys.stdin.read()
+def run():
+    print(bool(pyoxigraph.Store().query(text)))
+thread = threading.Thread(target=run)
+thread.start()
+thread.join()
+"""
+
+
+@pytest.mark.parametrize("query", AT_THE_LIMITS)
+def test_what_the_limits_let_through_does_not_overflow_the_engine(query: str) -> None:
+    check(query, Limits())
+    run = subprocess.run(
+        [sys.executable, "-c", _RUN_ON_A_THREAD],
+        input=query,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr[-500:]
+    assert run.stdout.strip() in ("True", "False")
 
 
 # -- against a real server --------------------------------------------------------------------
@@ -249,3 +525,23 @@ def test_a_runaway_query_is_stopped_and_the_server_keeps_answering(live: Live) -
     assert live.service.executor.stats.killed >= 1
     after = http("GET", live.sparql, params={"query": "ASK { ?s ?p ?o }"})
     assert after.status == 200
+
+
+def test_hostile_shapes_are_refused_at_once_and_the_server_keeps_answering(live: Live) -> None:
+    """The 100 kB ``a-a-a…`` that took 100 s of the server's CPU, and the chain of ``!`` that
+    killed the query worker (a 500), are 400s in well under 2 s; no worker dies."""
+    pids = set(live.service.executor.pids())
+    hostile = [
+        ("sparql", DIRECT, ("SELECT * WHERE { " + "a-" * 50_000)[:99_000], "chains"),
+        ("sparql", DIRECT, TOO_DEEP["not"], "nests"),
+        ("update", {**UPDATE, **AUTH}, TOO_DEEP["not-in-update"], "nests"),
+        ("update", {**UPDATE, **AUTH}, TOO_LONG["triple-patterns"], "chains"),
+    ]
+    for route, headers, body, says in hostile:
+        started = time.monotonic()
+        reply = http("POST", live.url + route, data=body, headers=headers)
+        assert reply.status == 400 and says in reply.text, reply.text
+        assert time.monotonic() - started < 2.0
+        ask = http("GET", live.sparql, params={"query": "ASK { ?s ?p ?o }"})
+        assert ask.status == 200 and b"true" in ask.body
+    assert set(live.service.executor.pids()) == pids

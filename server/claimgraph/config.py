@@ -92,7 +92,12 @@ class Settings:
     max_query_length: int = 100_000
     """Longest SPARQL query accepted, in characters (an update may be as long as a body)."""
     max_query_depth: int = 100
-    """Deepest nesting of { ( [ accepted in SPARQL (deeper can overflow the engine's stack)."""
+    """Deepest nesting of { ( [ and unary ! - + accepted in SPARQL (deeper can overflow the
+    engine's stack)."""
+    max_query_chain: int = 1000
+    """Longest chain of operators and patterns (a || b || …, UNION, OPTIONAL, triple patterns…)
+    on one path into a SPARQL text, summed over the enclosing groups (the engine recurses on
+    it; some thousands overflow its stack)."""
     max_data_depth: int = 100
     """Deepest nesting accepted in RDF and JSON input: JSON-LD and ClaimReview objects and
     arrays, RDF/XML elements, RDF 1.2 triple terms (deeper can overflow a parser's stack)."""

@@ -1,14 +1,19 @@
 """Static checks of SPARQL text before anything runs: no SERVICE (unless allow-listed), no
-LOAD, bounded length and nesting.
+LOAD, bounded length, nesting and chains of operators, in time linear in the text.
 
 The text is split into SPARQL's terminals (IRIs, strings, comments, variables, prefixed
-names, blank-node labels, language tags, keywords) by one regular expression, so a keyword is
-only a keyword where the grammar would read one: ``"SERVICE"`` in a string, ``?service``,
-``service:x`` or ``<http://x/SERVICE>`` are not. rdflib's parser is not used: it is slow on
-large text, recurses on nesting, and knows a different grammar than Oxigraph, which runs the
-query. Because SPARQL allows ``\\uXXXX`` escapes, the keyword scan runs on the text as written
-and with escapes expanded, and refuses if either shows a SERVICE or LOAD (Oxigraph expands them
-only inside strings and IRIs today; the check does not depend on that).
+names, blank-node labels, language tags, keywords) by one regular expression without
+backtracking, so a keyword is only a keyword where the grammar would read one: ``"SERVICE"``
+in a string, ``?service``, ``service:x`` or ``<http://x/SERVICE>`` are not. rdflib's parser is
+not used: it is slow on large text, recurses on nesting, and knows a different grammar than
+Oxigraph, which runs the query. Because SPARQL allows ``\\uXXXX`` escapes, the keyword scan
+runs on the text as written and with escapes expanded, and refuses if either shows a SERVICE
+or LOAD (Oxigraph expands them only inside strings and IRIs today; the check does not depend
+on that).
+
+Oxigraph parses and evaluates recursively: thousands of nested levels, or of operators and
+patterns chained in one group (it builds them into left-deep trees), overflow its stack and
+kill the process. ``max_depth`` and ``max_chain`` measure both on the tokens.
 
 Oxigraph's regex functions use Rust's ``regex`` crate (finite automata, linear time, no
 backreferences), so ``FILTER regex`` and ``REPLACE`` cannot backtrack catastrophically; nothing
@@ -18,35 +23,55 @@ needs refusing for them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import urljoin
 
 from claimgraph.errors import QueryRefused
 
-_PN_CHARS = r"\w\-\u00B7-\U000EFFFF"  # generous: what matters is where a token ends
-_LOCAL_CHAR = rf"(?:[{_PN_CHARS}:%]|\\[_~.\-!$&'()*+,;=/?#@%])"
-_LOCAL = rf"(?:{_LOCAL_CHAR}(?:{_LOCAL_CHAR}|\.+(?={_LOCAL_CHAR}))*)?"  # no trailing dot
+_PN = r"\w\-\u00B7-\U000EFFFF"  # generous: what matters is where a token ends
+_ESC = r"\\[_~.\-!$&'()*+,;=/?#@%]"
+_RUN = rf"(?:[{_PN}]++|\.++(?=[{_PN}]))*+"  # name characters, and dots inside, not at the end
+_LOCAL = rf"(?:(?:[{_PN}:%]|{_ESC})(?:[{_PN}:%]++|{_ESC}|\.++(?=[{_PN}:%]|{_ESC}))*+)?+"
+_LONG1, _LONG2 = r"'''(?:'{0,2}+(?:[^'\\]|\\.))*+", r'"""(?:"{0,2}+(?:[^"\\]|\\.))*+'
+_SHORT1, _SHORT2 = r"'(?:[^'\\\n\r]|\\.)*+", r'"(?:[^"\\\n\r]|\\.)*+'
+# Linear by construction: every repetition is possessive, and every branch either keeps what
+# it scans or fails within a character or two, except two whose failure the next branch keeps:
+# a string without its closing quotes is an ``error`` (it cannot be valid SPARQL), and a name
+# not followed by ":" is a ``run``, cut into words and punctuation by ``_IN_RUN``. So each
+# character is read a bounded number of times, whatever the text (a backtracking pattern here
+# once took 100 s on 100 kB).
 _TOKEN = re.compile(
     rf"""
-    (?P<ws>[\ \t\r\n]+)
-  | (?P<comment>\#[^\r\n]*)
-  | (?P<iri><[^<>"{{}}|^`\\\x00-\x20]*>)
-  | (?P<string>'''(?:(?:'|'')?(?:[^'\\]|\\.))*'''
-      | \"\"\"(?:(?:"|"")?(?:[^"\\]|\\.))*\"\"\"
-      | '(?:[^'\\\n\r]|\\.)*'
-      | "(?:[^"\\\n\r]|\\.)*")
-  | (?P<var>[?$][{_PN_CHARS}]+)
-  | (?P<bnode>_:[{_PN_CHARS}](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?)
-  | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
-  | (?P<pname>(?:[^\W\d_](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?)?:{_LOCAL})
-  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)
+    (?P<ws>[ \t\r\n]++)
+  | (?P<comment>[#][^\r\n]*+)
+  | (?P<iri><[^<>"{{}}|^`\\\x00-\x20]*+>)
+  | (?P<string>{_LONG1}'''|{_LONG2}\"\"\"|(?!'''|\"\"\")(?:{_SHORT1}'|{_SHORT2}"))
+  | (?P<error>'''.*+|\"\"\".*+|{_SHORT1}|{_SHORT2})
+  | (?P<var>[?$][{_PN}]++)
+  | (?P<bnode>_:[{_PN}]{_RUN})
+  | (?P<langtag>@[A-Za-z]++(?:-[A-Za-z0-9]++)*+)
+  | (?P<run>[^\W\d_]{_RUN})(?P<local>:{_LOCAL})?+
+  | (?P<pname>:{_LOCAL})
+  | (?P<word>[A-Za-z_][A-Za-z0-9_]*+)
+  | (?P<number>\d++(?:\.\d*+)?+(?:[eE][+-]?+\d++)?+|\.\d++(?:[eE][+-]?+\d++)?+)
   | (?P<punct>\^\^|&&|\|\||<=|>=|!=|.)
     """,
     re.VERBOSE | re.DOTALL,
 )
+_IN_RUN = re.compile(
+    r"(?P<word>[A-Za-z_][A-Za-z0-9_]*+)|(?P<number>\d++(?:\.\d*+)?+(?:[eE]-?+\d++)?+)|(?P<punct>.)",
+    re.DOTALL,
+)
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 _OPEN, _CLOSE = "{([", "})]"
+_UNARY = frozenset("!-+")
+_OPERATORS = frozenset(
+    ["!", "+", "-", "*", "/", "=", "!=", "<", ">", "<=", ">=", "&&", "||", "|", "^"]
+)
+_CHAIN_WORDS = ("UNION", "OPTIONAL", "MINUS", "BIND", "FILTER", "VALUES", "GRAPH", "SERVICE", "IN")
+_DATA_BEFORE = ("CONSTRUCT", "INSERT", "DELETE", "DATA")  # then { opens a template or data
 QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
 UPDATE_KEYWORDS = frozenset(
     ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
@@ -54,9 +79,8 @@ UPDATE_KEYWORDS = frozenset(
 ALLOWLIST_HINT = "the operator can allow endpoints with CLAIMGRAPH_SERVICE_ALLOWLIST"
 
 
-@dataclass(frozen=True)
-class Token:
-    kind: str  # iri string var bnode langtag pname word number punct (no ws, no comments)
+class Token(NamedTuple):  # a tuple: a megabyte of text makes a million of them
+    kind: str  # iri string var bnode langtag pname word number punct error (no ws, comments)
     text: str
     start: int
     end: int
@@ -82,24 +106,41 @@ class Limits:
     max_length: int = 100_000
     max_depth: int = 100
     service_allowlist: frozenset[str] = frozenset()
+    max_chain: int = 1000
 
     @staticmethod
     def parse_allowlist(text: str) -> frozenset[str]:
         return frozenset(t for t in re.split(r"[\s,]+", text) if t)
 
 
+def lex(text: str) -> Iterator[tuple[str, int, int]]:
+    """``text`` cut into ``(kind, start, end)`` pieces that tile it, whitespace and comments
+    included. A string without its closing quotes is one ``error`` piece (to the end of its line,
+    or of the text for a long string): a quote always starts a string, so that is never SPARQL.
+    """
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup or "punct"
+        if kind == "local":  # a prefix and its local part: a prefixed name
+            yield "pname", m.start(), m.end()
+        elif kind == "run":  # not followed by ":": words, numbers and punctuation (a-b is a - b)
+            yield from (
+                (p.lastgroup or "punct", *p.span()) for p in _IN_RUN.finditer(text, *m.span())
+            )
+        else:
+            yield kind, m.start(), m.end()
+
+
 def tokenize(text: str) -> list[Token]:
     """SPARQL terminals with their offsets and nesting depth (whitespace and comments dropped)."""
     tokens: list[Token] = []
     depth = 0
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup or "punct"
+    for kind, start, end in lex(text):
         if kind in ("ws", "comment"):
             continue
-        value = m.group()
+        value = text[start:end]
         if kind == "punct" and value in _CLOSE:
             depth = max(0, depth - 1)
-        tokens.append(Token(kind, value, m.start(), m.end(), depth))
+        tokens.append(Token(kind, value, start, end, depth))
         if kind == "punct" and value in _OPEN:
             depth += 1
     return tokens
@@ -115,8 +156,71 @@ def expand_escapes(text: str) -> str:
     return _ESCAPE.sub(one, text)
 
 
-def max_depth(tokens: list[Token]) -> int:
-    return max((t.depth + 1 for t in tokens if t.kind == "punct" and t.text in _OPEN), default=0)
+def max_depth(tokens: list[Token]) -> tuple[int, int]:
+    """How deep the text nests, and where: ``{ ( [`` and runs of unary ``! - +`` (``!!x`` is
+    ``!(!x)``); Oxigraph's parser and evaluator recurse on both."""
+    deepest, where, run = 0, 0, 0
+    for t in tokens:
+        punct = t.kind == "punct"
+        run = run + 1 if punct and t.text in _UNARY else 0
+        depth = t.depth + (1 if punct and t.text in _OPEN else run)
+        if depth > deepest:
+            deepest, where = depth, t.start
+    return deepest, where
+
+
+def max_chain(tokens: list[Token]) -> tuple[int, int]:
+    """The longest chain of operators and patterns on a path into the text, and where it is.
+
+    Oxigraph builds ``a || b || c`` as ``(a || b) || c``, and each UNION, OPTIONAL, FILTER,
+    group or triple pattern of a group as one more join around the ones before, then walks
+    those trees recursively: a flat chain of some thousands overflows its stack as deep nesting
+    does. So a group's chain is its operators, pattern keywords, sub-groups and separators
+    (``. ; ,`` in ``{ }`` and ``[ ]``), and a path's chain is the sum of its groups' chains.
+    Data blocks (INSERT DATA, templates, VALUES) are flat lists, whatever their length (100,000
+    triples, GRAPH blocks or rows were probed), and count nothing: ``-5`` is a number there.
+    """
+    # One entry per group, numbered as they open (so a group's parent comes before it);
+    # group 0 is the whole text.
+    counts, parents, openers, flat, starts = [0], [-1], [""], [False], [0]
+    open_groups = [0]
+    values_pending = False
+    previous: Token | None = None
+    for t in tokens:
+        g = open_groups[-1]
+        punct = t.kind == "punct"
+        if punct and t.text in _OPEN:
+            after_data_keyword = previous is not None and previous.is_word(*_DATA_BEFORE)
+            is_data = t.text == "{" and (values_pending or after_data_keyword)
+            values_pending = values_pending and t.text != "{"
+            counts[g] += not flat[g]
+            counts.append(0)
+            parents.append(g)
+            openers.append(t.text)
+            flat.append(flat[g] or is_data)
+            starts.append(t.start)
+            open_groups.append(len(counts) - 1)
+        elif punct and t.text in _CLOSE:
+            if len(open_groups) > 1:
+                open_groups.pop()
+        elif (punct and t.text in _OPERATORS) or (t.kind == "word" and t.is_word(*_CHAIN_WORDS)):
+            counts[g] += not flat[g]
+            values_pending = values_pending or t.is_word("VALUES")
+        elif punct and t.text in ".;,":
+            counts[g] += openers[g] in ("{", "[") and not flat[g]
+        previous = t
+    longest, where = 0, 0
+    for g, parent in enumerate(parents):
+        if parent >= 0:
+            counts[g] += counts[parent]
+        if counts[g] > longest:
+            longest, where = counts[g], starts[g]
+    return longest, where
+
+
+def _line_column(text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    return f"line {line}, column {offset - (text.rfind(chr(10), 0, offset) + 1) + 1}"
 
 
 def prologue_prefixes(tokens: list[Token]) -> tuple[dict[str, str], str | None]:
@@ -230,11 +334,26 @@ def check(text: str, limits: Limits, what: str = "query") -> Analysis:
             f"{limits.max_length} (CLAIMGRAPH_MAX_QUERY_LENGTH)"
         )
     tokens = tokenize(text)
-    depth = max_depth(tokens)
+    for t in tokens:
+        if t.kind == "error":
+            quote = t.text[:3] if t.text[:3] in ("'''", '"""') else t.text[0]
+            raise QueryRefused(
+                f"the {what} has a string without its closing {quote} at "
+                f"{_line_column(text, t.start)}"
+            )
+    depth, where = max_depth(tokens)
     if depth > limits.max_depth:
         raise QueryRefused(
-            f"the {what} nests {{ ( [ {depth} levels deep; this endpoint accepts at most "
-            f"{limits.max_depth} (CLAIMGRAPH_MAX_QUERY_DEPTH)"
+            f"the {what} nests {depth} levels deep at {_line_column(text, where)} (counting "
+            f"{{ ( [ and unary ! - +); this endpoint accepts at most {limits.max_depth} "
+            "(CLAIMGRAPH_MAX_QUERY_DEPTH)"
+        )
+    chain, where = max_chain(tokens)
+    if chain > limits.max_chain:
+        raise QueryRefused(
+            f"the {what} chains {chain} operators and patterns (&& + / UNION OPTIONAL FILTER, "
+            f"triple patterns, groups…) into the group at {_line_column(text, where)}; this "
+            f"endpoint accepts at most {limits.max_chain} (CLAIMGRAPH_MAX_QUERY_CHAIN)"
         )
     services = _scan(tokens, limits, what)
     expanded = expand_escapes(text)

@@ -63,7 +63,7 @@ class SparqlService:
         self.graph = graph
         self.settings = s
         allow = safety.Limits.parse_allowlist(s.service_allowlist)
-        self.limits = safety.Limits(s.max_query_length, s.max_query_depth, allow)
+        self.limits = safety.Limits(s.max_query_length, s.max_query_depth, allow, s.max_query_chain)
         # Updates (token holders only) may be as long as a request body may be.
         self.update_limits = dataclasses.replace(self.limits, max_length=s.max_body_bytes)
         # The embedded store runs queries in killable workers on snapshots of it. A remote
