@@ -450,7 +450,10 @@ class _Importer:
     def __init__(self, cg: ClaimGraph, graph: str | None, language: str | None) -> None:
         self.cg = cg
         self.iris = cg.iris
-        self.graph = ox.NamedNode(graph or cg.iris.graph("claimreview"))
+        try:
+            self.graph = ox.NamedNode(graph or cg.iris.graph("claimreview"))
+        except ValueError as err:
+            raise InputError(f"graph {graph!r} is not an absolute IRI ({err})") from None
         if language is not None and not _BCP47.match(language):
             raise InputError(f"language {language!r} is not a BCP 47 tag such as en or zh-Hans")
         self.language = language
