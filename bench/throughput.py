@@ -177,10 +177,12 @@ def workloads(graph: ClaimGraph, seed: int) -> dict[str, list[Request]]:
 
 def build_store(data_dir: Path, statements: int, seed: int) -> ClaimGraph:
     """A store directory with ``statements`` generated statements and the ontology, bulk-loaded
-    (no validation: the generator's data conforms); returned open, to be closed by the caller."""
+    (no validation: the generator's data conforms); returned open, to be closed by the caller.
+    ``statements=0``: the ontology alone."""
     _log(f"generating {statements} statements and loading them")
     store = EmbeddedStore(data_dir)
-    store.bulk_load(generate(statements, seed))
+    if statements:
+        store.bulk_load(generate(statements, seed))
     graph = ClaimGraph(Settings(seed=False), store=store)
     store.bulk_load(_ontology_quads(graph))
     return graph
