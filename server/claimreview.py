@@ -982,7 +982,10 @@ def _claim_markup(cg: ClaimGraph, claim: ox.NamedNode) -> dict[str, Any]:
 
 def review_markup(cg: ClaimGraph, review: str) -> dict[str, Any] | None:
     """The ClaimReview JSON-LD of a review in the store, or ``None`` if it is not a review."""
-    node = ox.NamedNode(review)
+    try:
+        node = ox.NamedNode(review)
+    except ValueError:  # e.g. a URL slug with characters IRIs exclude: no such review
+        return None
     p = _Props(cg, node)
     if _s("ClaimReview") not in p.all(RDF_TYPE.value):
         return None
