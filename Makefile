@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DATA_DIR ?= var/store
 
-.PHONY: serve test lint typecheck check bench bench-1m bench-serve clean
+.PHONY: serve test lint typecheck check bench bench-1m bench-serve bench-reliability clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ bench-1m: $(STAMP)
 
 bench-serve: $(STAMP)
 	$(BIN)/python -m bench.throughput --statements 100000
+
+# Reliability under load (50 clients, 60 s), then kill -9 during writes and during a load.
+bench-reliability: $(STAMP)
+	$(BIN)/python -m bench.reliability
+	$(BIN)/python -m bench.reliability --crash
 
 clean:
 	rm -rf $(VENV) var

@@ -187,30 +187,65 @@ def workloads(graph: ClaimGraph, seed: int) -> dict[str, list[Request]]:
     return {"claim page (HTML)": pages, "`/sparql` SELECT: one claim's dossier (q01)": selects}
 
 
-def run(
-    statements: int, seed: int, clients: list[int], seconds: float, threads: int, tmp: Path
-) -> tuple[list[list[str]], str]:
-    data_dir = tmp / "store"
+def build_store(data_dir: Path, statements: int, seed: int) -> ClaimGraph:
+    """A store directory with ``statements`` generated statements and the ontology, bulk-loaded
+    (no validation: the generator's data conforms); returned open, to be closed by the caller.
+    ``statements=0``: the ontology alone."""
     _log(f"generating {statements} statements and loading them")
     store = EmbeddedStore(data_dir)
-    store.bulk_load(generate(statements, seed))
+    if statements:
+        store.bulk_load(generate(statements, seed))
     graph = ClaimGraph(Settings(seed=False), store=store)
     store.bulk_load(_ontology_quads(graph))
-    quads = store.count()
-    loads = workloads(graph, seed)
-    graph.close()
+    return graph
 
+
+def start_service(
+    data_dir: Path, threads: int, log: Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``claimgraph serve`` on ``data_dir`` as its own process on a free loopback port, once it
+    answers; its standard error goes to ``log`` (appended)."""
     port = free_port()
     cli = Path(sys.executable).with_name("claimgraph")
     command = [str(cli), "serve", "--data-dir", str(data_dir), "--port", str(port)]
     command += ["--threads", str(threads)]
-    env = {**os.environ, "CLAIMGRAPH_SEED": "false"}
     _log(f"starting {' '.join(command[1:2])} on port {port}")
-    with (tmp / "serve.log").open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    rows: list[list[str]] = []
+    with log.open("ab") as err:
+        process = subprocess.Popen(
+            command,
+            env={**os.environ, "CLAIMGRAPH_SEED": "false", **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
     try:
         _wait_ready(port, process)
+    except BaseException:
+        stop_service(process)
+        raise
+    return process, port
+
+
+def stop_service(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def run(
+    statements: int, seed: int, clients: list[int], seconds: float, threads: int, tmp: Path
+) -> tuple[list[list[str]], str]:
+    data_dir = tmp / "store"
+    graph = build_store(data_dir, statements, seed)
+    quads = graph.store.count()
+    loads = workloads(graph, seed)
+    graph.close()
+
+    process, port = start_service(data_dir, threads, tmp / "serve.log")
+    rows: list[list[str]] = []
+    try:
         for name, requests in loads.items():
             _warm(port, requests)
             for n in clients:
@@ -236,12 +271,7 @@ def run(
             f"its query workers {workers:,.0f} MB in all"
         )
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_service(process)
     return rows, memory
 
 

@@ -4,15 +4,39 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from claimgraph.config import Settings
 from claimgraph.core import ClaimGraph
 from claimgraph.store import Delta
 from claimgraph.validation import Validator
 from tests.virtuoso import virtuoso  # noqa: F401  (the session's Virtuoso, started on first use)
+
+# Hypothesis budgets (tests/test_fuzz.py), chosen by HYPOTHESIS_PROFILE. "ci", the default, is
+# derandomized: `make test` tries the same inputs every time. "fuzz" is a deep, random run.
+# Each example is a whole HTTP request on a shared store, so the per-test fixture and slow
+# examples are expected; the deadline only catches pathological (e.g. quadratic) handling.
+_FUZZ_CHECKS = [
+    HealthCheck.function_scoped_fixture,
+    HealthCheck.too_slow,
+    HealthCheck.data_too_large,
+]
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    max_examples=40,
+    deadline=timedelta(seconds=5),
+    suppress_health_check=_FUZZ_CHECKS,
+)
+settings.register_profile(
+    "fuzz", max_examples=2000, deadline=timedelta(seconds=20), suppress_health_check=_FUZZ_CHECKS
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

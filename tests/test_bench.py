@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import run, throughput
+from bench import reliability, run, throughput
 
 TIME = re.compile(r"[\d.,]+ (ms|s)¹?")  # a measured time: not "> 60 s", not a row-count ⚠
 RATIO = re.compile(r"[\d.,]+×")  # not a lower bound "≥ …"
@@ -67,3 +67,34 @@ def test_the_throughput_benchmark_drives_a_real_service(capsys: pytest.CaptureFi
         assert median.endswith(" ms") and p95.endswith(" ms")
         assert errors == "0"
     assert "peak RSS of the service" in lines[0]
+
+
+def test_the_reliability_benchmark_accounts_for_every_write(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["--statements", "200", "--clients", "4", "--seconds", "3", "--threads", "4"]
+    assert reliability.main(args) == 0  # non-zero: a write was lost, duplicated or phantom
+    out = capsys.readouterr().out
+    rows = _table(out)
+    for kind in (*reliability.KINDS, "all"):
+        requests, rate, *percentiles, _ = rows[kind]
+        assert int(requests) >= 0 and float(rate.replace(",", "")) >= 0, kind
+        assert all(TIME.fullmatch(p) or p == "—" for p in percentiles), (kind, percentiles)
+    assert int(rows["all"][0]) == sum(int(rows[k][0]) for k in reliability.KINDS)
+    assert int(rows["all"][0]) > 0
+    writes = re.search(
+        r"writes acknowledged (\d+), found afterwards (\d+); lost 0, duplicated 0, phantom 0",
+        out,
+    )
+    assert writes and writes[1] == writes[2], out
+
+
+def test_the_crash_run_finds_every_acknowledged_write_after_kill_9(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["--crash", "--statements", "200", "--clients", "3", "--seconds", "3"]
+    args += ["--crash-after", "2", "--load-statements", "2000"]
+    assert reliability.main(args) == 0
+    out = capsys.readouterr().out
+    assert "lost 0, duplicated 0, phantom 0" in out and "`claimgraph validate`: exit 0" in out
+    assert re.search(r"holds [\d,]+ of its quads: (none|all) of it", out), out

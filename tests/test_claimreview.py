@@ -551,6 +551,32 @@ def test_http_import_needs_the_token(graph: ClaimGraph) -> None:
     assert client.get("/claimreview/no-such-review").status_code == 404
 
 
+def test_a_graph_that_is_not_an_iri_is_refused_and_changes_nothing(graph: ClaimGraph) -> None:
+    """Found by fuzzing: ``?graph=en`` (a language where the graph goes) crashed with 500."""
+    client = create_app(graph.settings.replace(write_token=TOKEN), graph=graph).test_client()
+    auth = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
+    body = (VARIANTS / "claim-form.jsonld").read_bytes()
+    before = dump(graph)
+    for name in ("en", "not an iri", "<https://example.org/g>"):
+        resp = client.post(
+            "/import/claimreview", query_string={"graph": name}, data=body, headers=auth
+        )
+        assert resp.status_code == 400, resp.get_data(as_text=True)
+        message = resp.get_json()["message"]
+        assert "not an absolute IRI" in message and name in message
+    assert dump(graph) == before
+
+
+def test_a_review_slug_that_makes_no_iri_is_not_found(graph: ClaimGraph) -> None:
+    """Found by fuzzing: a private-use character in /claimreview/<slug> (not allowed in an
+    IRI) crashed with 500 instead of 404."""
+    client = create_app(graph.settings, graph=graph).test_client()
+    for slug in ("%F4%89%B5%8F", "a%20b", "%7Bx%7D.jsonld"):
+        resp = client.get(f"/claimreview/{slug}", headers={"Accept": "application/json"})
+        assert resp.status_code == 404, (slug, resp.get_data(as_text=True))
+        assert "no ClaimReview" in resp.get_json()["message"]
+
+
 def test_cli_import_claimreview(tmp_path: Path) -> None:
     runner = CliRunner()
     env = {"CLAIMGRAPH_SEED": "false"}

@@ -512,7 +512,10 @@ class _Importer:
     def __init__(self, cg: ClaimGraph, graph: str | None, language: str | None) -> None:
         self.cg = cg
         self.iris = cg.iris
-        self.graph = ox.NamedNode(graph or cg.iris.graph("claimreview"))
+        try:
+            self.graph = ox.NamedNode(graph or cg.iris.graph("claimreview"))
+        except ValueError as err:
+            raise InputError(f"graph {graph!r} is not an absolute IRI ({err})") from None
         if language is not None and not _BCP47.match(language):
             raise InputError(f"language {language!r} is not a BCP 47 tag such as en or zh-Hans")
         self.language = language
@@ -1090,7 +1093,10 @@ def _claim_markup(cg: ClaimGraph, claim: ox.NamedNode) -> dict[str, Any]:
 
 def review_markup(cg: ClaimGraph, review: str) -> dict[str, Any] | None:
     """The ClaimReview JSON-LD of a review in the store, or ``None`` if it is not a review."""
-    node = ox.NamedNode(review)
+    try:
+        node = ox.NamedNode(review)
+    except ValueError:  # e.g. a URL slug with characters IRIs exclude: no such review
+        return None
     p = _Props(cg, node)
     if _s("ClaimReview") not in p.all(RDF_TYPE.value):
         return None
