@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from claimgraph import claimreview, dumps, graphstore, linkeddata, pages, void
+from claimgraph import claimreview, dumps, graphstore, linkeddata, pages, void, web
 from claimgraph.config import Settings
 from claimgraph.core import ClaimGraph
 from claimgraph.errors import ClaimGraphError
@@ -27,6 +27,7 @@ def create_app(
     app = Flask(__name__)
     app.extensions["claimgraph"] = graph
     app.extensions["claimgraph.settings"] = settings  # the app's, which may differ from graph's
+    web.init_app(app, settings)  # CORS, trusted proxies
     app.register_blueprint(linkeddata.bp)
     app.register_blueprint(dumps.bp)
     app.register_blueprint(void.bp)

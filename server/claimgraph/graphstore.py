@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-import uuid
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, request
 from werkzeug.wsgi import wrap_file
 
 from claimgraph.auth import check_write_token
@@ -29,7 +28,7 @@ from claimgraph.errors import (
 from claimgraph.formats import RDF_FORMATS, RdfFormat, by_media_type
 from claimgraph.negotiation import negotiate
 from claimgraph.rdfio import parse
-from claimgraph.sparql.protocol import graph_media_type
+from claimgraph.sparql.protocol import graph_media_type, require_utf8
 from claimgraph.sparql.views import (
     add_headers,
     read_body,
@@ -38,6 +37,7 @@ from claimgraph.sparql.views import (
     write_summary,
 )
 from claimgraph.store import Delta, check_writable
+from claimgraph.web import site
 
 bp = Blueprint("graphstore", __name__)
 bp.register_error_handler(ValidationFailed, validation_failed)
@@ -99,7 +99,7 @@ def graph_store() -> Response:
 def _write_new() -> Response:
     svc = sparql_service()
     check_write_token(svc.settings.write_token, request.headers.get("Authorization"))
-    target = ox.NamedNode(svc.graph.iris.graph(f"upload-{uuid.uuid4().hex[:12]}"))
+    target = ox.NamedNode(svc.graph.iris.new_graph())
     quads = _body_quads(target)
     report = svc.graph.write(Delta(add=quads))
     return _created(target, Delta(add=quads), report.text() if report.results else None)
@@ -107,9 +107,7 @@ def _write_new() -> Response:
 
 def _created(target: ox.NamedNode, delta: Delta, warnings: str | None) -> Response:
     response = write_summary(delta, warnings, status=201)
-    response.headers["Location"] = url_for(
-        "graphstore.graph_store", graph=target.value, _external=True
-    )
+    response.headers["Location"] = site().graph_store(target.value)
     return response
 
 
@@ -117,6 +115,7 @@ def _body_quads(target: ox.NamedNode) -> list[ox.Quad]:
     svc = sparql_service()
     body = read_body(svc.settings.max_body_bytes)
     content_type = request.headers.get("Content-Type")
+    require_utf8(content_type)
     if not content_type:
         raise UnsupportedMediaType("send the graph with a Content-Type (text/turtle, …)")
     try:
@@ -189,5 +188,4 @@ def _serialized(target: ox.NamedNode | None, fmt: RdfFormat) -> Response:
 def graph_store_headers(response: Response) -> Response:
     if response.status_code == 405:
         response.headers["Allow"] = READ_METHODS
-    read = request.method in ("GET", "HEAD", "OPTIONS")
-    return add_headers(response, cors=READ_METHODS if read else None)
+    return add_headers(response)
