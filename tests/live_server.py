@@ -18,6 +18,7 @@ from claimgraph.claimreview import import_markup
 from claimgraph.config import Settings
 from claimgraph.core import ClaimGraph
 from claimgraph.validation import Validator
+from claimgraph.web import waitress_options
 from tests.conftest import FIXTURES
 
 
@@ -45,6 +46,7 @@ def serve(app: Flask, threads: int = 4) -> Iterator[str]:
         threads=threads,
         ident="claimgraph-test",
         asyncore_loop_timeout=0.1,
+        **waitress_options(app.extensions["claimgraph.settings"]),  # as `claimgraph serve`
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -15,7 +15,7 @@ from claimgraph.app import create_app
 from claimgraph.claimreview import import_markup
 from claimgraph.core import ClaimGraph
 from claimgraph.dumps import parse_name
-from claimgraph.formats import by_path
+from claimgraph.formats import by_media_type, by_path
 from claimgraph.validation import Validator
 from tests.conftest import FIXTURES
 from tests.live_server import fetch, seeded_with_reviews, serve
@@ -118,9 +118,9 @@ def test_a_graph_named_in_another_script_has_its_dump(graph: ClaimGraph) -> None
     with serve(create_app(graph.settings, graph=graph)) as url:
         reply = fetch(url + quote(path))
         assert reply.status == 200
-        assert reply.headers["Content-Disposition"] == (
-            "attachment; filename*=UTF-8''%E6%96%B0%E9%97%BB.trig"
-        )
+        disposition = reply.headers["Content-Disposition"]
+        assert disposition.isascii() and disposition.startswith("attachment;")
+        assert "filename*=UTF-8''%E6%96%B0%E9%97%BB.trig" in disposition
         assert set(quads_of(reply.body, "x.trig")) == store_quads(graph, name)
         etag = reply.headers["ETag"]
         assert fetch(url + quote(path), {"If-None-Match": etag}).status == 304
@@ -139,3 +139,68 @@ def test_a_graph_named_in_another_script_has_its_dump(graph: ClaimGraph) -> None
 def test_unknown_dumps_are_404(live: tuple[str, ClaimGraph], path: str) -> None:
     url, _ = live
     assert fetch(url + path).status == 404
+
+
+@pytest.mark.parametrize("filename", ["claimgraph.nq", "claimgraph.trig.gz"])
+def test_ranges_resume_a_download(live: tuple[str, ClaimGraph], filename: str) -> None:
+    url, _ = live
+    whole = fetch(f"{url}/dumps/{filename}")
+    assert whole.headers["Accept-Ranges"] == "bytes"
+    size = len(whole.body)
+    part = fetch(f"{url}/dumps/{filename}", {"Range": "bytes=100-199"})
+    assert part.status == 206
+    assert part.headers["Content-Range"] == f"bytes 100-199/{size}"
+    assert part.body == whole.body[100:200]
+    tail = fetch(f"{url}/dumps/{filename}", {"Range": "bytes=-50"})
+    assert tail.status == 206 and tail.body == whole.body[-50:]
+    # If-Range with the current ETag: the range; with a stale one: the whole new file.
+    etag = whole.headers["ETag"]
+    same = fetch(f"{url}/dumps/{filename}", {"Range": "bytes=10-19", "If-Range": etag})
+    assert same.status == 206 and same.body == whole.body[10:20]
+    stale = fetch(f"{url}/dumps/{filename}", {"Range": "bytes=10-19", "If-Range": '"old"'})
+    assert stale.status == 200 and stale.body == whole.body
+    beyond = fetch(f"{url}/dumps/{filename}", {"Range": f"bytes={size + 10}-"})
+    assert beyond.status == 416
+
+
+def test_plain_dumps_are_gzip_encoded_for_clients_that_accept_it(
+    live: tuple[str, ClaimGraph],
+) -> None:
+    url, cg = live
+    identity = fetch(f"{url}/dumps/claimgraph.trig")
+    encoded = fetch(f"{url}/dumps/claimgraph.trig", {"Accept-Encoding": "gzip, deflate"})
+    archive = fetch(f"{url}/dumps/claimgraph.trig.gz", {"Accept-Encoding": "gzip"})
+    # The same RDF document, its type unchanged; the bytes on the wire are the .gz file's.
+    assert "Content-Encoding" not in identity.headers
+    assert encoded.headers["Content-Encoding"] == "gzip"
+    assert encoded.content_type == identity.content_type == "application/trig"
+    assert encoded.body == archive.body
+    assert gzip.decompress(encoded.body) == identity.body
+    assert int(encoded.headers["Content-Length"]) == len(encoded.body)
+    for reply in (identity, encoded):
+        assert "Accept-Encoding" in reply.headers["Vary"]
+    assert encoded.headers["ETag"] != identity.headers["ETag"]  # two representations
+    # The archive stays an archive, whatever the client accepts.
+    assert archive.content_type == "application/gzip"
+    assert "Content-Encoding" not in archive.headers
+    refused = fetch(f"{url}/dumps/claimgraph.nq", {"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers
+    assert len(quads_of(refused.body, "x.nq")) == cg.store.count()
+    # Conditional and range requests work on the encoded representation too.
+    etag = encoded.headers["ETag"]
+    again = fetch(
+        f"{url}/dumps/claimgraph.trig", {"Accept-Encoding": "gzip", "If-None-Match": etag}
+    )
+    assert again.status == 304
+    part = fetch(f"{url}/dumps/claimgraph.trig", {"Accept-Encoding": "gzip", "Range": "bytes=0-9"})
+    assert part.status == 206 and part.body == encoded.body[:10]
+
+
+def test_an_http_client_that_decodes_gzip_reads_the_rdf(live: tuple[str, ClaimGraph]) -> None:
+    # What Comunica and browsers do: ask for gzip, decode by Content-Encoding, parse by type.
+    url, cg = live
+    reply = fetch(f"{url}/dumps/graph/zpmc.nq", {"Accept-Encoding": "gzip"})
+    assert reply.headers["Content-Encoding"] == "gzip"
+    fmt = by_media_type(reply.content_type)
+    quads = list(ox.parse(gzip.decompress(reply.body), format=fmt.ox))
+    assert len(quads) == cg.store.count(ox.NamedNode("https://claimgraph.org/graph/zpmc"))

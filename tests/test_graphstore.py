@@ -15,6 +15,7 @@ from tests.sparql_helpers import AUTH, Listener, Live, Reply, http, live_server
 ZPMC = "https://claimgraph.org/graph/zpmc"
 EX = "https://example.org/"
 TURTLE = {"Content-Type": "text/turtle"}
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 CLAIM = """@prefix cg: <https://claimgraph.org/ontology#> .
 <https://example.org/id/claim/{name}> a cg:Claim ; cg:text "{text}"@en .
 """
@@ -219,3 +220,147 @@ def test_jsonld_remote_contexts_are_not_fetched(live: Live) -> None:
     finally:
         ear.close()
     assert ear.connections == 0
+
+
+# -- POST to the graph store itself (GSP §5.5) and multipart/form-data (GSP §5.4) ---------------
+JSONLD_CLAIM = json.dumps(
+    {
+        "@id": EX + "id/claim/{name}",
+        "@type": "https://claimgraph.org/ontology#Claim",
+        "https://claimgraph.org/ontology#text": {"@value": "{text}", "@language": "en"},
+    }
+)
+
+
+def multipart(parts: list[tuple[str, str | None, str | None, str]]) -> tuple[bytes, str]:
+    """A multipart/form-data body of (field, file name, Content-Type, content) parts."""
+    boundary = "claimgraph-test-boundary-7d1f"
+    out = b""
+    for field, filename, content_type, content in parts:
+        disposition = f'form-data; name="{field}"' + (
+            f'; filename="{filename}"' if filename else ""
+        )
+        out += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n".encode()
+        if content_type:
+            out += f"Content-Type: {content_type}\r\n".encode()
+        out += b"\r\n" + content.encode() + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def post_parts(live: Live, url: str, parts: list[tuple[str, str | None, str | None, str]]) -> Reply:
+    body, content_type = multipart(parts)
+    return http("POST", url, data=body, headers={**AUTH, "Content-Type": content_type})
+
+
+def jsonld(name: str, text: str) -> str:
+    return JSONLD_CLAIM.replace("{name}", name).replace("{text}", text)
+
+
+def test_post_to_the_store_names_a_new_graph(live: Live) -> None:
+    graphs_before = {g.value for g in live.graph.store.graphs()}
+    reply = http(
+        "POST",
+        live.url + "graph-store",
+        data=CLAIM.format(name="new-graph", text="Named by the server"),
+        headers={**AUTH, **TURTLE},
+    )
+    assert reply.status == 201, reply.text
+    (minted,) = {g.value for g in live.graph.store.graphs()} - graphs_before
+    assert minted.startswith("https://claimgraph.org/graph/upload-")
+    assert reply.headers["Location"] == f"{live.url}graph-store?graph={minted}"
+    assert json.loads(reply.body)["added"] == 2
+    # Another POST names another graph.
+    again = http(
+        "POST",
+        live.url + "graph-store",
+        data=CLAIM.format(name="n2", text="Two"),
+        headers={**AUTH, **TURTLE},
+    )
+    assert again.status == 201 and again.headers["Location"] != reply.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        (TURTLE, CLAIM.format(name="no-token", text="x"), 401),
+        ({**AUTH, **TURTLE}, CLAIM.format(name="bad", text="x").replace('"@en', '"'), 422),
+        ({**AUTH, **TURTLE}, "<http://s> <http://p> .", 400),
+        ({**AUTH, "Content-Type": "image/png"}, "x", 415),
+    ],
+)
+def test_post_to_the_store_that_fails_creates_nothing(
+    live: Live, headers: dict[str, str], body: str, status: int
+) -> None:
+    graphs_before = {g.value for g in live.graph.store.graphs()}
+    count_before = live.graph.store.count()
+    reply = http("POST", live.url + "graph-store", data=body, headers=headers)
+    assert reply.status == status, reply.text
+    assert {g.value for g in live.graph.store.graphs()} == graphs_before
+    assert live.graph.store.count() == count_before
+
+
+def test_multipart_parts_are_added_together(live: Live) -> None:
+    graph = EX + "graph/multipart"
+    reply = post_parts(
+        live,
+        store_url(live, graph),
+        [
+            ("a", "one.ttl", "text/turtle", CLAIM.format(name="mp1", text="Part one")),
+            # no useful type: the file name tells
+            ("b", "two.jsonld", "application/octet-stream", jsonld("mp2", "Part two")),
+            (
+                "c",
+                "three.nt",
+                None,
+                f'<{EX}id/claim/mp3> <https://claimgraph.org/ontology#text> "Three"@en .\n'
+                f"<{EX}id/claim/mp3> <{RDF_TYPE}> <https://claimgraph.org/ontology#Claim> .",
+            ),
+        ],
+    )
+    assert reply.status == 201, reply.text
+    assert json.loads(reply.body)["added"] == 6
+    got = triples(http("GET", store_url(live, graph), headers={"Accept": "application/n-triples"}))
+    assert {t.split(" ")[0] for t in got} == {f"<{EX}id/claim/mp{i}>" for i in (1, 2, 3)}
+
+
+def test_multipart_to_the_store_itself(live: Live) -> None:
+    reply = post_parts(
+        live,
+        live.url + "graph-store",
+        [("file", "claim.ttl", "text/turtle", CLAIM.format(name="mp-new", text="Minted"))],
+    )
+    assert reply.status == 201, reply.text
+    fetched = http("GET", reply.headers["Location"], headers={"Accept": "text/turtle"})
+    assert fetched.status == 200 and "Minted" in fetched.text
+
+
+@pytest.mark.parametrize(
+    ("second", "status", "says"),
+    [
+        (("b", "bad.ttl", "text/turtle", "<http://s> <http://p> ."), 400, "part 'b' (bad.ttl)"),
+        (("b", "b.ttl", None, CLAIM.format(name="mp-x", text="x").replace('"@en', '"')), 422, ""),
+        (("b", "notes.txt", "application/octet-stream", "hello"), 415, ".txt"),
+        (("b", None, None, "<http://s> <http://p> <http://o> ."), 415, "part 'b'"),
+        (
+            ("b", "b.ttl", "text/turtle; charset=latin-1", "<http://s> <http://p> <http://o> ."),
+            400,
+            "UTF-8",
+        ),
+    ],
+)
+def test_multipart_with_one_bad_part_writes_nothing(
+    live: Live, second: tuple[str, str | None, str | None, str], status: int, says: str
+) -> None:
+    graph = EX + "graph/multipart-bad"
+    first = ("a", "a.ttl", "text/turtle", CLAIM.format(name="mp-good", text="Good"))
+    before = live.graph.store.count()
+    reply = post_parts(live, store_url(live, graph), [first, second])
+    assert reply.status == status, reply.text
+    assert says in reply.text
+    assert live.graph.store.count() == before
+    assert http("GET", store_url(live, graph)).status == 404
+
+
+def test_multipart_without_files_is_400(live: Live) -> None:
+    reply = post_parts(live, store_url(live, EX + "graph/empty"), [])
+    assert reply.status == 400 and "no file parts" in reply.text

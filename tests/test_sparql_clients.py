@@ -128,10 +128,29 @@ def test_sparqlwrapper_construct(live: Live, fmt: str, method: str, request_meth
         warnings.simplefilter("ignore")  # SPARQLWrapper warns about its own JSON-LD support
         result = sparql.queryAndConvert()
     if isinstance(result, bytes):
-        parse_as = {TURTLE: "turtle", N3: "turtle", JSONLD: "json-ld"}[fmt]
+        parse_as = {TURTLE: "turtle", N3: "n3", JSONLD: "json-ld"}[fmt]
         result = Graph().parse(data=result, format=parse_as)
     assert isinstance(result, Graph)
     assert set(result.objects(TANG, NAME)) == {
+        Literal("Tang Qingyun", lang="en"),
+        Literal("唐青赟", lang="zh"),
+    }
+
+
+@pytest.mark.parametrize("only_conneg", [False, True])
+def test_sparqlwrapper_n3_is_labelled_n3(live: Live, only_conneg: bool) -> None:
+    # SPARQLWrapper's N3 sends Accept: application/turtle, text/turtle, text/rdf+n3,
+    # application/n-triples, application/n3, text/n3 and format=n3: the answer is Turtle
+    # (which N3 contains), labelled text/n3, and rdflib's N3 parser reads it.
+    sparql = wrapper(live)
+    sparql.setOnlyConneg(only_conneg)
+    sparql.setQuery(CONSTRUCT)
+    sparql.setReturnFormat(N3)
+    result = sparql.query()
+    expected = "text/turtle" if only_conneg else "text/n3"  # Turtle is its first choice
+    assert result.info()["content-type"].split(";")[0] == expected
+    graph = Graph().parse(data=result.convert(), format="n3")
+    assert set(graph.objects(TANG, NAME)) == {
         Literal("Tang Qingyun", lang="en"),
         Literal("唐青赟", lang="zh"),
     }

@@ -8,11 +8,12 @@ from collections.abc import Iterator
 
 import pyoxigraph as ox
 import pytest
+import rdflib
 
 from claimgraph.errors import InputError, NotAcceptable, UnsupportedMediaType
 from claimgraph.sparql.protocol import Formats, choose_formats, parse_request
 from claimgraph.validation import Validator
-from tests.sparql_helpers import DIRECT, FORM, PREFIXES, Live, form, http, live_server
+from tests.sparql_helpers import AUTH, DIRECT, FORM, PREFIXES, Live, form, http, live_server
 
 CLAIMS = PREFIXES + "SELECT ?claim WHERE { ?claim a cg:Claim } ORDER BY ?claim LIMIT 3"
 CONSTRUCT = PREFIXES + "CONSTRUCT { ?c cg:text ?t } WHERE { ?c cg:text ?t } LIMIT 4"
@@ -45,6 +46,11 @@ def live(validator: Validator) -> Iterator[Live]:
         (None, {"format": ["tsv", "text/tab-separated-values"]}, Formats("tsv", "ntriples")),
         (None, {"format": ["rdf+xml", "application/rdf+xml"]}, Formats("xml", "rdfxml")),
         (None, {"results": ["unknown"]}, Formats("json", "turtle")),
+        # N3 (SPARQLWrapper's N3: Accept and format=n3): Turtle, labelled as N3
+        ("text/n3", {}, Formats(None, "turtle", n3=True)),
+        ("application/n3", {}, Formats(None, "turtle", n3=True)),
+        ("text/turtle, text/n3", {}, Formats(None, "turtle")),
+        (None, {"format": ["n3"]}, Formats("json", "turtle", n3=True)),
     ],
 )
 def test_choose_formats(
@@ -65,15 +71,17 @@ def test_parse_request_rules() -> None:
         parse_request("GET", {"update": ["CLEAR ALL"]}, {}, b"", None)
     with pytest.raises(UnsupportedMediaType):
         parse_request("POST", {}, {}, b"ASK {}", "text/plain")
-    op = parse_request(
-        "POST", {"default-graph-uri": ["http://g"]}, {}, "ASK {}".encode("latin-1"), DIRECT_CT
-    )
+    op = parse_request("POST", {"default-graph-uri": ["http://g"]}, {}, b"ASK {}", DIRECT_CT)
     assert op.query == "ASK {}" and op.default_graphs == ["http://g"]
+    # The protocol's bodies are UTF-8 only: another declared charset is refused, not decoded.
+    for charset in ("ISO-8859-1", "UTF-16", '"utf-16le"'):
+        with pytest.raises(InputError, match="only UTF-8"):
+            parse_request("POST", {}, {}, b"ASK {}", f"application/sparql-query;charset={charset}")
     op = parse_request("POST", {}, {"update": ["CLEAR ALL"]}, b"", FORM["Content-Type"])
     assert op.update == "CLEAR ALL" and op.query is None
 
 
-DIRECT_CT = "application/sparql-query; charset=ISO-8859-1"
+DIRECT_CT = "Application/SPARQL-Query; Charset=UTF-8"
 
 
 # -- query over HTTP --------------------------------------------------------------------------
@@ -231,25 +239,6 @@ def test_rows_beyond_the_cap_are_cut_and_flagged(live: Live) -> None:
     assert len(list(ox.parse(triples.body, ox.RdfFormat.TURTLE))) == 50
 
 
-def test_cors(live: Live) -> None:
-    reply = http("GET", live.sparql, params={"query": CLAIMS}, headers={"Origin": "https://a.b"})
-    assert reply.headers["Access-Control-Allow-Origin"] == "*"
-    assert "X-ClaimGraph-Truncated" in reply.headers["Access-Control-Expose-Headers"]
-    preflight = http(
-        "OPTIONS",
-        live.sparql,
-        headers={
-            "Origin": "https://yasgui.example",
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "content-type",
-        },
-    )
-    assert preflight.status == 200
-    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
-    assert "Content-Type" in preflight.headers["Access-Control-Allow-Headers"]
-    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
-
-
 # -- errors -----------------------------------------------------------------------------------
 def test_syntax_error_gives_line_and_column(live: Live) -> None:
     reply = http("GET", live.sparql, params={"query": "SELECT * WHERE {\n  ?s ?p }"})
@@ -277,7 +266,7 @@ def test_syntax_error_gives_line_and_column(live: Live) -> None:
         ("PUT", {}, b"ASK {}", DIRECT, 405, ""),
         ("POST", {"query": "ASK {}"}, b"ASK {}", DIRECT, 400, "body"),
         ("GET", {"query": "INSERT DATA { }"}, None, {}, 400, "/update"),
-        ("POST", {}, b"\xff\xfe", DIRECT, 400, "utf-8"),
+        ("POST", {}, b"\xff\xfe", DIRECT, 400, "not valid UTF-8"),
         ("POST", {}, b"x" * 60_000, DIRECT, 413, "at most"),
     ],
 )
@@ -359,3 +348,91 @@ def test_a_post_without_content_type_is_415(live: Live) -> None:
     response = conn.getresponse()
     assert response.status == 415 and b"not accepted" in response.read()
     conn.close()
+
+
+# -- encodings: the protocol's text is UTF-8 ----------------------------------------------------
+UTF16 = "application/sparql-query; charset=UTF-16"
+
+
+@pytest.mark.parametrize(
+    ("method", "url_query", "data", "content_type", "says"),
+    [
+        # the W3C protocol suite's bad_query_non_utf8 / bad_update_non_utf8
+        ("POST", "", "ASK {}".encode("utf-16"), UTF16, "charset=UTF-16"),
+        (
+            "POST",
+            "",
+            "CLEAR ALL".encode("utf-16"),
+            "application/sparql-update; charset=utf-16",
+            "charset=utf-16",
+        ),
+        ("POST", "", "ASK { ?s ?p 'é' }".encode("latin-1"), "application/sparql-query", "byte 13"),
+        ("POST", "", b"query=ASK%20%7B%7D%20%23%FF", FORM["Content-Type"], "form body"),
+        ("POST", "", b"update=CLEAR%20ALL%20%23%E9", FORM["Content-Type"], "form body"),
+        ("POST", "", b"query=ASK%20%7B%7D", FORM["Content-Type"] + "; charset=ISO-8859-1", "ISO"),
+        ("GET", "query=ASK%20%7B%7D%20%23%FF", None, None, "query string"),
+    ],
+)
+def test_non_utf8_requests_are_400(
+    live: Live, method: str, url_query: str, data: bytes | None, content_type: str | None, says: str
+) -> None:
+    before = live.graph.store.count()
+    headers = {"Content-Type": content_type} if content_type else {}
+    url = live.sparql + (f"?{url_query}" if url_query else "")
+    reply = http(method, url, data=data, headers={**headers, **AUTH})
+    assert reply.status == 400, reply.text
+    assert "UTF-8" in reply.text and says in reply.text
+    assert live.graph.store.count() == before
+
+
+def test_utf8_text_is_read_as_such(live: Live) -> None:
+    query = "ASK { FILTER(STRLEN('唐青赟') = 3) }"
+    for reply in (
+        http("GET", live.sparql, params={"query": query}),
+        http("POST", live.sparql, data=form({"query": query}), headers=FORM),
+        http(
+            "POST",
+            live.sparql,
+            data=query,
+            headers={"Content-Type": f"{DIRECT_TYPE}; charset=utf-8"},
+        ),
+    ):
+        assert reply.status == 200, reply.text
+        assert json.loads(reply.body)["boolean"] is True
+
+
+DIRECT_TYPE = "application/sparql-query"
+
+
+# -- N3 ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("accept", ["text/n3", "text/rdf+n3", "application/n3"])
+def test_construct_as_n3(live: Live, accept: str) -> None:
+    reply = http("GET", live.sparql, params={"query": CONSTRUCT}, headers={"Accept": accept})
+    assert reply.status == 200
+    assert reply.content_type == "text/n3; charset=utf-8"
+    assert len(rdflib.Graph().parse(data=reply.body, format="n3")) == 4
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type", "rdflib_format"),
+    [
+        ("text/n3", "text/n3", "n3"),
+        ("application/ld+json", "application/ld+json", "json-ld"),
+        (
+            'application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded"',
+            "application/ld+json",
+            "json-ld",
+        ),
+        ("text/rdf+n3;q=0.9, text/html;q=0.1", "text/n3", "n3"),
+    ],
+)
+def test_service_description_in_n3_and_json_ld(
+    live: Live, accept: str, media_type: str, rdflib_format: str
+) -> None:
+    reply = http("GET", live.sparql, headers={"Accept": accept})
+    assert reply.status == 200, reply.text
+    assert reply.content_type.split(";")[0] == media_type
+    g = rdflib.Graph().parse(data=reply.body, format=rdflib_format)
+    service = rdflib.URIRef(live.sparql)
+    sd = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+    assert (service, rdflib.RDF.type, sd.Service) in g

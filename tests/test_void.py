@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import rdflib
-from rdflib import RDF, Literal, Namespace, URIRef
+from rdflib import RDF, RDFS, Literal, Namespace, URIRef
 
 from claimgraph.app import create_app
 from claimgraph.claimreview import import_markup
@@ -22,6 +22,7 @@ VOID = Namespace("http://rdfs.org/ns/void#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 DCTERMS = Namespace("http://purl.org/dc/terms/")
 PROV = Namespace("http://www.w3.org/ns/prov#")
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 BASE = "https://claimgraph.org/"
 DATASET = URIRef(f"{BASE}.well-known/void#dataset")
 
@@ -63,7 +64,13 @@ def test_describes_the_dataset(live: tuple[str, ClaimGraph]) -> None:
     assert (DATASET, RDF.type, DCAT.Dataset) in g
     for prop in (DCTERMS.title, DCTERMS.description, DCTERMS.license, DCTERMS.publisher):
         assert g.value(DATASET, prop) is not None, prop
-    assert g.value(DATASET, VOID.sparqlEndpoint) == URIRef(f"{BASE}sparql")
+    # The endpoint is where this server is (the request's address unless one is configured),
+    # and the service description names the same one.
+    assert g.value(DATASET, VOID.sparqlEndpoint) == URIRef(f"{url}/sparql")
+    sd = fetch(f"{url}/sparql", {"Accept": "text/turtle"})
+    assert (URIRef(f"{url}/sparql"), SD.endpoint, URIRef(f"{url}/sparql")) in rdflib.Graph().parse(
+        data=sd.body, format="turtle"
+    )
     vocabularies = set(g.objects(DATASET, VOID.vocabulary))
     assert {URIRef(str(CG)), URIRef(SCHEMA)} <= vocabularies
 
@@ -104,10 +111,32 @@ def test_everything_it_links_to_is_served(live: tuple[str, ClaimGraph]) -> None:
         dumps |= set(g.objects(graph, VOID.dataDump))
     examples = set(g.objects(DATASET, VOID.exampleResource))
     assert len(examples) >= 3
-    for iri in dumps | examples:
+    for dump in dumps:  # URLs of this server
+        assert str(dump).startswith(f"{url}/dumps/")
+        assert fetch(str(dump)).status == 200, dump
+    for iri in examples:  # IRIs on the canonical base, answered here
         assert str(iri).startswith(BASE)
         reply = fetch(url + "/" + str(iri).removeprefix(BASE))
         assert reply.status == 200, iri
+
+
+def test_a_configured_public_url_names_the_endpoint_and_dumps(validator: Validator) -> None:
+    cg = seeded_with_reviews(validator)
+    public = "https://kg.example.org/claims/"
+    app = create_app(cg.settings.replace(public_url=public), graph=cg)
+    with serve(app) as url:
+        g = void(url)
+        sd = fetch(f"{url}/sparql", {"Accept": "text/turtle"})
+    app.extensions["claimgraph.sparql"].close()
+    cg.close()
+    assert g.value(DATASET, VOID.sparqlEndpoint) == URIRef(f"{public}sparql")
+    assert {str(d) for d in g.objects(DATASET, VOID.dataDump)} == {
+        f"{public}dumps/claimgraph{s}" for s in (".trig", ".nq", ".trig.gz", ".nq.gz")
+    }
+    described = rdflib.Graph().parse(data=sd.body, format="turtle")
+    service = URIRef(f"{public}sparql")
+    assert (service, SD.endpoint, service) in described
+    assert (None, RDFS.seeAlso, URIRef(f"{public}.well-known/void")) in described
 
 
 def test_recounted_after_a_write(validator: Validator) -> None:

@@ -7,7 +7,17 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 
-from claimgraph import claimreview, dumps, graphstore, httperrors, linkeddata, pages, security, void
+from claimgraph import (
+    claimreview,
+    dumps,
+    graphstore,
+    httperrors,
+    linkeddata,
+    pages,
+    security,
+    void,
+    web,
+)
 from claimgraph.config import Settings
 from claimgraph.core import ClaimGraph
 from claimgraph.sparql import views as sparql
@@ -26,6 +36,7 @@ def create_app(
     app = httperrors.ClaimGraphFlask(__name__)
     app.extensions["claimgraph"] = graph
     app.extensions["claimgraph.settings"] = settings  # the app's, which may differ from graph's
+    web.init_app(app, settings)  # CORS, trusted proxies
     app.register_blueprint(linkeddata.bp)
     app.register_blueprint(dumps.bp)
     app.register_blueprint(void.bp)

@@ -118,6 +118,7 @@ def serve(
     )
 
     from claimgraph.app import create_app
+    from claimgraph.web import waitress_options
 
     graph = _open(ctx, host=host, port=port, data_dir=data_dir, store=store)
     app = create_app(graph.settings, graph=graph)
@@ -128,7 +129,9 @@ def serve(
     # Compute the pages' summaries (counts, rankings, the claims index) now, not on the first
     # visitor's request: on a large graph they take seconds.
     threading.Thread(target=_warm_up, args=(app,), name="warm-up", daemon=True).start()
-    waitress.serve(app, host=s.host, port=s.port, threads=threads, ident="claimgraph")
+    waitress.serve(
+        app, host=s.host, port=s.port, threads=threads, ident="claimgraph", **waitress_options(s)
+    )
 
 
 def _warm_up(app: Any) -> None:

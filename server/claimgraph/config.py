@@ -105,6 +105,15 @@ class Settings:
     """Largest request body accepted (SPARQL Update, Graph Store uploads), in bytes."""
     service_allowlist: str = ""
     """Space-separated endpoint IRIs that SPARQL SERVICE may call; empty: SERVICE is refused."""
+    public_url: str | None = None
+    """This server's public address (`https://example.org/kg/`): the URLs it names in the
+    service description, VoID and `Location` headers; unset: the address each request came to."""
+    trusted_proxies: int = 0
+    """Reverse proxies in front of the server whose `X-Forwarded-For/-Proto/-Host/-Port/-Prefix`
+    headers are trusted (hops counted from the server); 0: none, the headers are ignored."""
+    cors_write_origins: str = ""
+    """Space-separated origins (`https://app.example.org`) whose pages may write (send the token)
+    cross-origin; empty: cross-origin writes are refused. Reads are open to every origin."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

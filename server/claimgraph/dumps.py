@@ -3,7 +3,8 @@
 A dump is written by Oxigraph's streaming serializer into a temporary file once per write
 generation and then streamed from disk, so a million-statement graph is never held in memory
 and repeated downloads cost nothing. ``ETag`` and ``Last-Modified`` follow the graph's writes;
-``If-None-Match`` / ``If-Modified-Since`` get 304 without dumping anything.
+``If-None-Match`` / ``If-Modified-Since`` get 304 without dumping anything; ``Range`` (with
+``If-Range``) resumes a download. A plain URL is sent gzip-encoded to clients that accept it.
 """
 
 from __future__ import annotations
@@ -14,17 +15,18 @@ import shutil
 import tempfile
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 import pyoxigraph as ox
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request, send_file
 from werkzeug.http import is_resource_modified
-from werkzeug.wsgi import wrap_file
 
 from claimgraph.core import ClaimGraph
-from claimgraph.errors import NotFound
+from claimgraph.errors import NotFound, StoreError
 from claimgraph.formats import RdfFormat, by_name
 from claimgraph.iris import DUMP_NAME, uri
 from claimgraph.linkeddata import version_tag
@@ -34,7 +36,6 @@ bp = Blueprint("dumps", __name__)
 # Formats as data: the suffix of a dump's file name → its RDF format.
 DUMP_FORMATS: dict[str, RdfFormat] = {".trig": by_name("trig"), ".nq": by_name("nquads")}
 GZIP = ".gz"
-CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,9 @@ class DumpFiles:
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def open(self, key: str, version: str, write: Any) -> IO[bytes]:
-        """The file for ``key`` at ``version``, written by ``write(out)`` if not there yet."""
+    def path(self, key: str, version: str, write: Any) -> Path:
+        """The file for ``key`` at ``version``, written by ``write(out)`` if not there yet.
+        It is unlinked when a newer version replaces it: open it at once (``send``)."""
         with self._lock:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
@@ -95,7 +97,7 @@ class DumpFiles:
                     hit[1].unlink(missing_ok=True)
                 hit = (version, Path(name))
                 self._files[key] = hit
-            return hit[1].open("rb")
+            return hit[1]
 
     def close(self) -> None:
         self._finalizer()
@@ -134,35 +136,55 @@ def _writer(cg: ClaimGraph, name: DumpName, graph: ox.NamedNode | None) -> Any:
 
 
 def _send(name: DumpName, graph: ox.NamedNode | None) -> Response:
+    """The dump as a file download: ranges and conditional requests by Werkzeug. The plain URL
+    is sent gzip-encoded (the ``.gz`` file's bytes, ``Content-Encoding: gzip``) to clients that
+    accept it, so that they read RDF, not an archive; the ``.gz`` URL is the archive itself."""
     cg = _claimgraph()
     # Read both before dumping: a write during the dump makes the next request dump again.
     version, last_modified = version_tag(cg), cg.last_modified
-    # A graph's name may be in any script; headers carry ASCII only (RFC 6266 filename*).
-    filename = uri(name.filename)
-    etag = f"{version}-{filename}"
-    disposition = (
-        f'attachment; filename="{name.filename}"'
-        if name.filename.isascii()
-        else f"attachment; filename*=UTF-8''{filename}"
-    )
-    headers = {"Content-Disposition": disposition}
+    encoded = not name.gz and request.accept_encodings["gzip"] > 0
+    stored = DumpName(name.stem, name.fmt, gz=True) if encoded else name
+    # A graph's name may be in any script; headers carry ASCII only (send_file writes the
+    # file name as RFC 6266 filename*, the ETag carries it percent-encoded).
+    etag = f"{version}-{uri(name.filename)}" + ("-gzip" if encoded else "")
     if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
-        resp = Response(status=304, headers=headers)
+        resp = Response(status=304)  # nothing dumped to say so
+        resp.set_etag(etag)
+        resp.last_modified = last_modified
     else:
         files: DumpFiles = current_app.extensions["claimgraph.dumps"]
-        key = name.filename if graph is None else f"graph/{name.filename}"
-        fh = files.open(key, version, _writer(cg, name, graph))
-        size = os.fstat(fh.fileno()).st_size
-        resp = Response(
-            wrap_file(request.environ, fh, buffer_size=CHUNK),
-            content_type=name.media_type,
-            headers=headers,
-            direct_passthrough=True,
+        key = stored.filename if graph is None else f"graph/{stored.filename}"
+        resp = _file_response(
+            lambda: files.path(key, version, _writer(cg, stored, graph)),
+            name,
+            etag=etag,
+            last_modified=last_modified,
         )
-        resp.content_length = size
-    resp.set_etag(etag)
-    resp.last_modified = last_modified
+    if encoded:
+        resp.headers["Content-Encoding"] = "gzip"
+    if not name.gz:
+        resp.vary.add("Accept-Encoding")
     return resp
+
+
+def _file_response(
+    path: Callable[[], Path], name: DumpName, *, etag: str, last_modified: datetime
+) -> Response:
+    # A newer write may replace (unlink) the file between finding and opening it: ask again.
+    for _ in range(3):
+        try:
+            return send_file(
+                path(),
+                mimetype=name.media_type,
+                as_attachment=True,
+                download_name=name.filename,
+                conditional=True,
+                etag=etag,
+                last_modified=last_modified,
+            )
+        except FileNotFoundError:
+            continue
+    raise StoreError("the graph kept changing while its dump was being sent; try again")
 
 
 @bp.get("/dumps/<filename>")

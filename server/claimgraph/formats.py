@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
+from werkzeug.http import parse_options_header
 
 from claimgraph.errors import UnsupportedFormatError
 
@@ -122,6 +123,6 @@ def by_path(path: str | Path) -> RdfFormat:
 
 def by_media_type(media_type: str) -> RdfFormat:
     try:
-        return _BY_TYPE[media_type.split(";", 1)[0].strip().lower()]
+        return _BY_TYPE[parse_options_header(media_type)[0].lower()]
     except KeyError:
         raise UnsupportedFormatError(f"unsupported RDF media type {media_type!r}") from None

@@ -1,19 +1,19 @@
 """SPARQL 1.1 Graph Store HTTP Protocol at ``/graph-store?graph=IRI`` (or ``?default``).
 
 GET/HEAD a graph in any RDF format; PUT replaces it, POST adds to it (POST without ``graph``
-creates a new graph with a minted name), DELETE drops it. Writes need the write token and go
-through ``ClaimGraph.write``: validated with SHACL, atomic. The default graph is the union of
-the named graphs: it can be read, not written.
+creates a new graph with a minted name), DELETE drops it. A PUT or POST body is one RDF
+document, or a multipart/form-data body of several, added together. Writes need the write
+token and go through ``ClaimGraph.write``: validated with SHACL, atomic. The default graph is
+the union of the named graphs: it can be read, not written.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
-import uuid
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, request
 from werkzeug.wsgi import wrap_file
 
 from claimgraph.auth import check_write_token
@@ -26,10 +26,10 @@ from claimgraph.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from claimgraph.formats import RDF_FORMATS, RdfFormat, by_media_type
+from claimgraph.formats import RDF_FORMATS, RdfFormat, by_media_type, by_path
 from claimgraph.negotiation import negotiate
 from claimgraph.rdfio import parse
-from claimgraph.sparql.protocol import graph_media_type
+from claimgraph.sparql.protocol import graph_media_type, require_utf8
 from claimgraph.sparql.views import (
     add_headers,
     read_body,
@@ -38,12 +38,14 @@ from claimgraph.sparql.views import (
     write_summary,
 )
 from claimgraph.store import Delta, check_writable
+from claimgraph.web import site
 
 bp = Blueprint("graphstore", __name__)
 bp.register_error_handler(ValidationFailed, validation_failed)
 
 OFFERS = {t: f for f in RDF_FORMATS for t in f.media_types}
 READ_METHODS = "GET, HEAD, OPTIONS"
+MULTIPART = "multipart/form-data"
 SPOOL_BYTES = 16 * 1024 * 1024  # larger responses are spooled to a temporary file
 
 
@@ -98,44 +100,43 @@ def graph_store() -> Response:
 
 
 def _write_new() -> Response:
+    """POST to the graph store itself (GSP §5.5): the data goes into a new graph, named here."""
     svc = sparql_service()
     check_write_token(svc.settings.write_token, request.headers.get("Authorization"))
-    target = ox.NamedNode(svc.graph.iris.graph(f"upload-{uuid.uuid4().hex[:12]}"))
+    target = ox.NamedNode(svc.graph.iris.new_graph())
     quads = _body_quads(target)
-    report = svc.graph.write(Delta(add=quads))
-    return _created(target, Delta(add=quads), report.text() if report.results else None)
+    delta = Delta(add=quads)
+    with svc.graph.write_lock:
+        report = svc.graph.write(delta)
+    return _created(target, delta, report.text() if report.results else None)
 
 
 def _created(target: ox.NamedNode, delta: Delta, warnings: str | None) -> Response:
     response = write_summary(delta, warnings, status=201)
-    response.headers["Location"] = url_for(
-        "graphstore.graph_store", graph=target.value, _external=True
-    )
+    response.headers["Location"] = site().graph_store(target.value)
     return response
 
 
 def _body_quads(target: ox.NamedNode) -> list[ox.Quad]:
+    """The request's RDF as quads of ``target``: one document, or each part of a
+    multipart/form-data body (GSP §5.4), all of them or none."""
     svc = sparql_service()
-    body = read_body(svc.settings.max_body_bytes)
-    content_type = request.headers.get("Content-Type")
-    if not content_type:
-        raise UnsupportedMediaType("send the graph with a Content-Type (text/turtle, …)")
-    try:
-        fmt = by_media_type(content_type)
-    except UnsupportedFormatError:
-        known = ", ".join(f.media_type for f in RDF_FORMATS)
-        raise UnsupportedMediaType(
-            f"cannot read a body of type {content_type!r}; send one of {known}"
-        ) from None
-    quads = parse(
-        body,
-        fmt,
-        graph=target,
-        iris=svc.graph.iris,
-        source="request body",
-        base_iri=target.value,
-        max_depth=svc.settings.max_data_depth,
-    )
+    if request.mimetype == MULTIPART:
+        parts = _parts(svc.settings.max_body_bytes)
+    else:
+        body = read_body(svc.settings.max_body_bytes)
+        parts = [("request body", body, _format(request.headers.get("Content-Type"), None))]
+    quads: list[ox.Quad] = []
+    for source, data, fmt in parts:
+        quads += parse(
+            data,
+            fmt,
+            graph=target,
+            iris=svc.graph.iris,
+            source=source,
+            base_iri=target.value,
+            max_depth=svc.settings.max_data_depth,
+        )
     others = {q.graph_name.value for q in quads if q.graph_name != target}  # type: ignore[union-attr]
     if others:
         raise InputError(
@@ -143,6 +144,52 @@ def _body_quads(target: ox.NamedNode) -> list[ox.Quad]:
             "the Graph Store protocol writes one graph per request"
         )
     return quads
+
+
+def _parts(limit: int) -> list[tuple[str, bytes, RdfFormat]]:
+    """Each file of a multipart/form-data body, with its format: its own Content-Type, else
+    the one its file name tells."""
+    read_body(limit)  # the size limits, checked before anything is parsed
+    if request.form:  # Werkzeug keeps a part without a file name as a text field
+        field = next(iter(request.form))
+        raise UnsupportedMediaType(
+            f"part {field!r} is not a file: send each RDF document as a part with a file name "
+            "(and its Content-Type, or a name ending in .ttl, .nt, .jsonld, .rdf, …)"
+        )
+    parts = []
+    for field, part in request.files.items(multi=True):
+        source = f"part {field!r}" + (f" ({part.filename})" if part.filename else "")
+        given = part.mimetype if part.mimetype not in ("", "application/octet-stream") else None
+        try:
+            fmt = _format(part.content_type if given else None, part.filename)
+        except UnsupportedMediaType as err:
+            raise UnsupportedMediaType(f"{source}: {err}") from None
+        parts.append((source, part.read(), fmt))
+    if not parts:
+        raise InputError(
+            "the multipart/form-data body has no file parts: send each RDF document as a part "
+            "with a Content-Type or a file name ending in .ttl, .nt, .jsonld, .rdf, …"
+        )
+    return parts
+
+
+def _format(content_type: str | None, filename: str | None) -> RdfFormat:
+    """The RDF format of a body (or a part) by its media type, else by its file name."""
+    known = ", ".join(f.media_type for f in RDF_FORMATS)
+    if content_type:
+        require_utf8(content_type)
+        try:
+            return by_media_type(content_type)
+        except UnsupportedFormatError:
+            raise UnsupportedMediaType(
+                f"cannot read a body of type {content_type!r}; send one of {known}"
+            ) from None
+    if filename:
+        try:
+            return by_path(filename)
+        except UnsupportedFormatError as err:
+            raise UnsupportedMediaType(f"{err}, or send the part with its Content-Type") from None
+    raise UnsupportedMediaType(f"send the graph with a Content-Type ({known}, or {MULTIPART})")
 
 
 def _read(target: ox.NamedNode | None) -> Response:
@@ -196,5 +243,4 @@ def _serialized(target: ox.NamedNode | None, fmt: RdfFormat) -> Response:
 def graph_store_headers(response: Response) -> Response:
     if response.status_code == 405:
         response.headers["Allow"] = READ_METHODS
-    read = request.method in ("GET", "HEAD", "OPTIONS")
-    return add_headers(response, cors=READ_METHODS if read else None)
+    return add_headers(response)

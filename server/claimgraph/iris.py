@@ -11,6 +11,7 @@ import hashlib
 import re
 import unicodedata
 import uuid
+from urllib.parse import quote, urlsplit
 
 from rdflib import Namespace
 from werkzeug.urls import iri_to_uri
@@ -127,6 +128,10 @@ class Iris:
     def graph(self, name: str) -> str:
         return f"{self.base}graph/{slugify(name)}"
 
+    def new_graph(self) -> str:
+        """A fresh graph name for data the Graph Store is given without one (GSP §5.5)."""
+        return self.graph(f"upload-{uuid.uuid4().hex[:12]}")
+
     def genid(self) -> str:
         """A fresh skolem IRI (RDF 1.1 §3.5) to stand for a blank node of written data."""
         return f"{self.base}.well-known/genid/{uuid.uuid4().hex}"
@@ -187,9 +192,6 @@ class Iris:
         """The dataset description, or one of the nodes it describes (``#dataset``)."""
         return self.absolute(VOID_PATH) + (f"#{fragment}" if fragment else "")
 
-    def sparql_endpoint(self) -> str:
-        return self.absolute(SPARQL_PATH)
-
 
 def web_url(value: str) -> str | None:
     """``value`` if it is an http(s) URL, else ``None``: the only links ClaimGraph publishes
@@ -205,3 +207,28 @@ DUMPS_PATH = "/dumps"
 DUMP_NAME = "claimgraph"
 VOID_PATH = "/.well-known/void"
 SPARQL_PATH = "/sparql"
+GRAPH_STORE_PATH = "/graph-store"
+
+
+class Site:
+    """The URLs of this server's services at its public address (``CLAIMGRAPH_PUBLIC_URL``,
+    else the address a request came to): where to send queries and fetch dumps, as opposed to
+    the IRIs of ``Iris``, which name things and do not move with the host."""
+
+    def __init__(self, root: str) -> None:
+        parts = urlsplit(root)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ValueError(f"{root!r} is not an http(s) URL without a query")
+        self.root = root if root.endswith("/") else root + "/"
+
+    def url(self, path: str) -> str:
+        return self.root + path.lstrip("/")
+
+    def sparql_endpoint(self) -> str:
+        return self.url(SPARQL_PATH)
+
+    def void(self) -> str:
+        return self.url(VOID_PATH)
+
+    def graph_store(self, graph: str) -> str:
+        return f"{self.url(GRAPH_STORE_PATH)}?graph={quote(graph, safe=':/')}"

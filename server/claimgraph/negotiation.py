@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from werkzeug.datastructures import MIMEAccept
-from werkzeug.http import parse_accept_header
+from werkzeug.http import parse_accept_header, parse_options_header
 
 
 def negotiate(accept: str | None, offers: Sequence[str]) -> str | None:
@@ -21,5 +21,5 @@ def negotiate(accept: str | None, offers: Sequence[str]) -> str | None:
         return offers[0]
     # Media-type parameters (charset, profile) do not decide between our offers: drop them.
     parsed = parse_accept_header(accept, MIMEAccept)
-    bare = MIMEAccept([(value.split(";", 1)[0].strip(), q) for value, q in parsed])
+    bare = MIMEAccept([(parse_options_header(value)[0], q) for value, q in parsed])
     return bare.best_match(offers)

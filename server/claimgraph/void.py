@@ -4,13 +4,15 @@ Title, description, licence and publisher; triples and entities per class and pe
 (counted with SPARQL once per write generation); each named graph with the PROV metadata the
 graph states about itself; example resources; the SPARQL endpoint; the dumps as VoID data dumps
 and DCAT distributions; the vocabularies the data uses. Negotiated like every resource
-(Turtle by default); IRIs are minted on the canonical base, so the description is the same
-whichever host serves it.
+(Turtle by default). What it describes is named on the canonical base; the endpoint and the
+dumps are URLs of this server (``CLAIMGRAPH_PUBLIC_URL``, else the address asked), the same
+as in the SPARQL service description.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, render_template
@@ -20,7 +22,7 @@ from claimgraph.core import ClaimGraph
 from claimgraph.describe import Labeller, section
 from claimgraph.dumps import DUMP_FORMATS, GZIP
 from claimgraph.errors import NotFound
-from claimgraph.iris import CG, PREFIXES, SCHEMA, VOID_PATH, slugify
+from claimgraph.iris import CG, PREFIXES, SCHEMA, VOID_PATH, Site, slugify
 from claimgraph.linkeddata import (
     alternates,
     cached,
@@ -31,6 +33,7 @@ from claimgraph.linkeddata import (
     split_suffix,
     start_representation,
 )
+from claimgraph.web import site
 
 bp = Blueprint("void", __name__)
 
@@ -101,9 +104,34 @@ def entities_per_class(cg: ClaimGraph) -> dict[str, int]:
     return {r["c"].value: int(r["n"].value) for r in rows if isinstance(r["c"], ox.NamedNode)}
 
 
-def describe_dataset(cg: ClaimGraph) -> list[ox.Triple]:
-    """The VoID + DCAT description of everything the store holds now."""
+@dataclass(frozen=True)
+class Counts:
+    """What the description says about the data, counted once per write generation."""
+
+    graphs: dict[str, int]  # triples per named graph
+    classes: dict[str, int]  # entities per class
+    entities: int
+    vocabularies: list[str]
+    described: dict[str, list[ox.Triple]]  # what each graph says about itself
+    examples: list[str]
+
+    @classmethod
+    def of(cls, cg: ClaimGraph) -> Counts:
+        return cls(
+            triples_per_graph(cg),
+            entities_per_class(cg),
+            _entities(cg),
+            _vocabularies(cg),
+            _graph_metadata(cg),
+            list(_examples(cg)),
+        )
+
+
+def describe_dataset(cg: ClaimGraph, site: Site, counts: Counts | None = None) -> list[ox.Triple]:
+    """The VoID + DCAT description of everything the store holds now. Things are named on the
+    canonical base; the endpoint and the dumps are where ``site`` serves them."""
     iris = cg.iris
+    counts = counts or Counts.of(cg)
     ds = _n(iris.void_iri("dataset"))
     doc = _n(iris.void_iri())
     out: list[ox.Triple] = []
@@ -115,8 +143,7 @@ def describe_dataset(cg: ClaimGraph) -> list[ox.Triple]:
     add(doc, f"{DCTERMS}title", ox.Literal(f"Description of the {TITLE} dataset", language="en"))
     add(doc, f"{FOAF}primaryTopic", ds)
 
-    graphs = triples_per_graph(cg)
-    classes = entities_per_class(cg)
+    graphs, classes = counts.graphs, counts.classes
     add(ds, RDF_TYPE.value, _n(f"{VOID}Dataset"))
     add(ds, RDF_TYPE.value, _n(f"{DCAT}Dataset"))
     add(ds, f"{DCTERMS}title", ox.Literal(TITLE, language="en"))
@@ -134,18 +161,18 @@ def describe_dataset(cg: ClaimGraph) -> list[ox.Triple]:
         ox.Literal(cg.last_modified.strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=_n(f"{XSD}dateTime")),
     )
     add(ds, f"{VOID}triples", _int(sum(graphs.values())))
-    add(ds, f"{VOID}entities", _int(_entities(cg)))
+    add(ds, f"{VOID}entities", _int(counts.entities))
     add(ds, f"{VOID}classes", _int(len(classes)))
     add(ds, f"{VOID}uriSpace", ox.Literal(f"{iris.base}id/"))
-    add(ds, f"{VOID}sparqlEndpoint", _n(iris.sparql_endpoint()))
+    add(ds, f"{VOID}sparqlEndpoint", _n(site.sparql_endpoint()))
     add(ds, f"{VOID}rootResource", _n(iris.absolute("/ontology")))
-    for vocabulary in _vocabularies(cg):
+    for vocabulary in counts.vocabularies:
         add(ds, f"{VOID}vocabulary", _n(vocabulary))
 
     # Dumps: VoID data dumps and DCAT distributions (the same URLs).
     for suffix, fmt in DUMP_FORMATS.items():
         for gz in (False, True):
-            url = _n(iris.absolute(iris.dump_path(suffix + (GZIP if gz else "")) or ""))
+            url = _n(site.url(iris.dump_path(suffix + (GZIP if gz else "")) or ""))
             add(ds, f"{VOID}dataDump", url)
             add(ds, f"{DCAT}distribution", url)
             add(url, RDF_TYPE.value, _n(f"{DCAT}Distribution"))
@@ -167,7 +194,7 @@ def describe_dataset(cg: ClaimGraph) -> list[ox.Triple]:
         add(part, f"{VOID}entities", _int(n))
 
     # Named graphs: subsets with their size, dumps and what each says about itself.
-    described = _graph_metadata(cg)
+    described = counts.described
     for graph, n in sorted(graphs.items()):
         node = _n(graph)
         add(ds, f"{VOID}subset", node)
@@ -176,10 +203,10 @@ def describe_dataset(cg: ClaimGraph) -> list[ox.Triple]:
         for suffix in DUMP_FORMATS:
             path = iris.dump_path(suffix, graph)
             if path:
-                add(node, f"{VOID}dataDump", _n(iris.absolute(path)))
+                add(node, f"{VOID}dataDump", _n(site.url(path)))
         out.extend(described.get(graph, []))
 
-    for example in _examples(cg):
+    for example in counts.examples:
         add(ds, f"{VOID}exampleResource", _n(example))
     return out
 
@@ -238,7 +265,8 @@ def _void_response(suffix_name: str | None) -> Response:
     cg = claimgraph()
 
     def body() -> bytes | str:
-        triples = cached("void", lambda: describe_dataset(cg))
+        counts = cached("void", lambda: Counts.of(cg))
+        triples = describe_dataset(cg, site(), counts)
         if rep.rdf is not None:
             return serialize(
                 triples, rep.rdf, cg.iris, first=cg.iris.void_iri("dataset"), extra=VOID_PREFIXES

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import unquote_to_bytes
+
+from werkzeug.http import parse_options_header
 
 from claimgraph.errors import InputError, NotAcceptable, UnsupportedMediaType
 from claimgraph.formats import RDF_FORMATS, RdfFormat, by_name
@@ -38,14 +41,21 @@ RESULTS_TYPES: dict[str, str] = {
     "csv": "text/csv; charset=utf-8",
     "tsv": "text/tab-separated-values; charset=utf-8",
 }
+# Notation3 is a superset of Turtle: a client that asks for N3 gets Turtle, labelled as the
+# N3 it asked for (SPARQLWrapper's N3 sends these, and so do N3 reasoners).
+N3_MEDIA = ("text/n3", "text/rdf+n3", "application/n3")
+N3_TYPE = "text/n3; charset=utf-8"
+# Every RDF media type we answer in: the formats' own, N3, and common aliases.
+RDF_MEDIA: dict[str, str] = {
+    **{t: f.name for f in RDF_FORMATS for t in f.media_types},
+    **dict.fromkeys(N3_MEDIA, "turtle"),
+    "application/turtle": "turtle",
+    "application/x-json+ld": "jsonld",
+}
 # CONSTRUCT/DESCRIBE: every RDF media type, then results types mapped to their nearest graph
 # format (XML → RDF/XML, JSON → JSON-LD, tables → Turtle) so that they never cause a 406.
 GRAPH_MEDIA: dict[str, str] = {
-    **{t: f.name for f in RDF_FORMATS for t in f.media_types},
-    "text/n3": "turtle",
-    "text/rdf+n3": "turtle",
-    "application/turtle": "turtle",
-    "application/x-json+ld": "jsonld",
+    **RDF_MEDIA,
     "application/sparql-results+xml": "rdfxml",
     "application/sparql-results+json": "jsonld",
     "text/csv": "turtle",
@@ -88,14 +98,18 @@ def graph_media_type(fmt: RdfFormat) -> str:
 
 @dataclass(frozen=True)
 class Formats:
-    """The format for each kind of result; ``None``: the client accepts none for that kind."""
+    """The format for each kind of result; ``None``: the client accepts none for that kind.
+    ``n3``: the client asked for Notation3; the graph (Turtle) is labelled ``text/n3``."""
 
     results: str | None
     graph: str | None
+    n3: bool = False
 
     def media_type(self, kind: str) -> str:
         if kind == "triples":
             assert self.graph is not None
+            if self.n3 and self.graph == "turtle":
+                return N3_TYPE
             return graph_media_type(by_name(self.graph))
         assert self.results is not None
         return RESULTS_TYPES[self.results]
@@ -105,6 +119,7 @@ def choose_formats(accept: str | None, params: Mapping[str, Sequence[str]]) -> F
     """Formats by the ``format``/``output``/``results`` parameters first, then by Accept."""
     results: str | None = None
     graph: str | None = None
+    n3 = False
     for name in FORMAT_PARAMS:
         for value in params.get(name, ()):
             value = value.strip().lower()
@@ -112,20 +127,22 @@ def choose_formats(accept: str | None, params: Mapping[str, Sequence[str]]) -> F
             if "/" in value and value in GRAPH_MEDIA and value not in RESULTS_MEDIA:
                 r = _RESULTS_FALLBACK.get(value)
             results = results or r
-            graph = graph or g
+            if graph is None and g is not None:
+                graph, n3 = g, value in ("n3", *N3_MEDIA)
     if results is None:
         best = negotiate(accept, list(RESULTS_MEDIA) + list(_RESULTS_FALLBACK))
         results = (RESULTS_MEDIA | _RESULTS_FALLBACK).get(best) if best else None
     if graph is None:
         best = negotiate(accept, list(GRAPH_MEDIA))
         graph = GRAPH_MEDIA.get(best) if best else None
+        n3 = best in N3_MEDIA
     if results is None and graph is None:
         raise NotAcceptable(
             f"no result format matches Accept: {accept!r}; SELECT/ASK results come as "
             f"{', '.join(RESULTS_TYPES[k].split(';')[0] for k in RESULTS_TYPES)}; "
             "CONSTRUCT/DESCRIBE results in any RDF format (text/turtle, application/ld+json, …)"
         )
-    return Formats(results, graph)
+    return Formats(results, graph, n3)
 
 
 @dataclass
@@ -145,17 +162,39 @@ def _one(values: Sequence[str], name: str) -> str | None:
 
 
 def _decode(body: bytes, content_type: str) -> str:
-    charset = "utf-8"
-    for part in content_type.split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset" and value.strip():
-            charset = value.strip().strip('"')
+    """The text of a query or update body: UTF-8, whatever else the client says (SPARQL 1.1
+    Protocol §2.1.3 and §2.2.2 make UTF-8 the only encoding of these media types)."""
+    require_utf8(content_type)
     try:
-        return body.decode(charset)
-    except LookupError:
-        raise UnsupportedMediaType(f"unknown charset {charset!r}") from None
+        return body.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise InputError(f"the request body is not valid {charset}: {err.reason}") from None
+        raise InputError(
+            f"the request body is not valid UTF-8 ({err.reason} at byte {err.start}); "
+            "SPARQL queries and updates are sent as UTF-8"
+        ) from None
+
+
+def require_utf8(content_type: str | None) -> None:
+    """400 unless the ``charset`` of ``content_type``, if any, is UTF-8."""
+    _, params = parse_options_header(content_type)
+    charset = params.get("charset")
+    if charset is not None and charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise InputError(
+            f"the request body is declared charset={charset}; only UTF-8 is accepted here "
+            "(send the same text encoded as UTF-8, or leave charset out)"
+        )
+
+
+def check_percent_utf8(encoded: bytes, where: str) -> None:
+    """400 unless the %-escapes of a query string or form body decode as UTF-8 (Werkzeug would
+    replace bad bytes with U+FFFD and run a query nobody sent)."""
+    try:
+        unquote_to_bytes(encoded).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"the {where} is not valid UTF-8 once %-decoded ({err.reason} at byte {err.start}); "
+            "percent-encode the UTF-8 bytes of the text"
+        ) from None
 
 
 def parse_request(
@@ -171,7 +210,7 @@ def parse_request(
 
     ``args``/``form``: every value of each parameter (URL query string / form body).
     """
-    mime = (content_type or "").split(";", 1)[0].strip().lower()
+    mime = parse_options_header(content_type)[0].lower()
     if method in ("GET", "HEAD"):
         if args.get("update"):
             raise InputError("SPARQL Update must be sent with POST")

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
 import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
@@ -30,7 +29,7 @@ from claimgraph.errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
-from claimgraph.formats import RDF_FORMATS, by_name
+from claimgraph.formats import by_name
 from claimgraph.httperrors import log_server_error
 from claimgraph.iris import PREFIXES
 from claimgraph.negotiation import negotiate
@@ -41,14 +40,15 @@ from claimgraph.sparql.update import UpdateEvaluator, WhereDataset, masked, spli
 from claimgraph.sparql.worker import Job, Outcome
 from claimgraph.store import Delta
 from claimgraph.store.embedded import EmbeddedStore
+from claimgraph.web import site
 
 bp = Blueprint("sparql", __name__)
 
 HTML = "text/html"
-SD_TYPES = [t for f in RDF_FORMATS for t in f.media_types if t not in ("application/json",)]
+# The service description in any RDF syntax (N3 too), but not for a bare application/json.
+SD_TYPES = [t for t in protocol.RDF_MEDIA if t != "application/json"]
 TRUNCATED = "X-ClaimGraph-Truncated"
 ROW_LIMIT = "X-ClaimGraph-Row-Limit"
-CORS_EXPOSED = f"ETag, Content-Type, {TRUNCATED}, {ROW_LIMIT}"
 
 
 class SparqlService:
@@ -148,9 +148,12 @@ def _operation(update_only: bool = False) -> Operation:
     svc = sparql_service()
     body = b""
     form: dict[str, list[str]] = {}
+    protocol.check_percent_utf8(request.query_string, "query string")
     if request.method == "POST":
         body = read_body(svc.settings.max_body_bytes)
-        if (request.mimetype or "") == protocol.FORM_TYPE:
+        if request.mimetype == protocol.FORM_TYPE:
+            protocol.require_utf8(request.headers.get("Content-Type"))
+            protocol.check_percent_utf8(body, "form body")
             form = _multi(request.form)
     return protocol.parse_request(
         request.method,
@@ -229,18 +232,22 @@ def _describe() -> Response:
         )
     if best == HTML:
         return _page(status=200)
-    fmt = by_name(protocol.GRAPH_MEDIA[best])
+    fmt = by_name(protocol.RDF_MEDIA[best])
     svc = sparql_service()
-    endpoint = url_for("sparql.sparql", _external=True)
-    body = svc.description(endpoint, urljoin(request.url_root, ".well-known/void"), fmt.name)
-    response = Response(body, content_type=protocol.graph_media_type(fmt))
+    here = site()
+    body = svc.description(here.sparql_endpoint(), here.void(), fmt.name)
+    n3 = best in protocol.N3_MEDIA
+    media_type = protocol.N3_TYPE if n3 else protocol.graph_media_type(fmt)
+    response = Response(body, content_type=media_type)
     response.headers["Vary"] = "Accept"
     return response
 
 
 def _etag(op: Operation, formats: Formats) -> str:
     svc = sparql_service()
-    key = json.dumps([op.query, op.default_graphs, op.named_graphs, formats.results, formats.graph])
+    key = json.dumps(
+        [op.query, op.default_graphs, op.named_graphs, formats.results, formats.graph, formats.n3]
+    )
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
     return f"{svc.instance}-{svc.graph.generation}-{digest}"
 
@@ -488,24 +495,11 @@ def validation_failed(err: ValidationFailed) -> Response:
     return response
 
 
-def add_headers(response: Response, *, cors: str | None) -> Response:
-    """Challenge and retry hints; CORS (``cors``: the methods allowed cross-origin)."""
+@bp.after_request
+def add_headers(response: Response) -> Response:
+    """Challenge and retry hints (CORS is the app's: ``claimgraph.web``)."""
     if response.status_code == 401:
         response.headers.setdefault("WWW-Authenticate", 'Bearer realm="ClaimGraph"')
     if response.status_code == 503:
         response.headers.setdefault("Retry-After", "5")
-    if cors:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED
-        if request.method == "OPTIONS":
-            response.headers["Access-Control-Allow-Methods"] = cors
-            response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type, If-None-Match"
-            response.headers["Access-Control-Max-Age"] = "86400"
     return response
-
-
-@bp.after_request
-def endpoint_headers(response: Response) -> Response:
-    # CORS for reads only: /update is not meant to be called from other origins' pages.
-    query = request.endpoint == "sparql.sparql"
-    return add_headers(response, cors="GET, HEAD, POST, OPTIONS" if query else None)
