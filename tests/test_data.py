@@ -26,6 +26,7 @@ CASE_FILE = REPO / "data" / "zpmc.trig"
 
 ACTOR = Namespace("https://claimgraph.org/id/actor/")
 SOURCE = Namespace("https://claimgraph.org/id/source/")
+STANCE = Namespace("https://claimgraph.org/vocab/stance#")
 ZPMC_GRAPH = URIRef("https://claimgraph.org/graph/zpmc")
 # A plain IRI, not rdflib's XSD namespace object, which pytest's collection trips over.
 XSD_DATETIME = URIRef("http://www.w3.org/2001/XMLSchema#dateTime")
@@ -166,6 +167,31 @@ def test_reporting_chains_stay_on_the_claim(graph: Graph) -> None:
         elif graph.value(reporter, CG.claim) != graph.value(statement, CG.claim):
             problems.append(f"{short(statement)} reported by {short(reporter)} on another claim")
     assert problems == [], "\n".join(problems)
+
+
+def test_reports_in_a_chain_are_by_their_reporters(graph: Graph) -> None:
+    # A denial or an assertion is not a report: a chain link is the reporter relaying.
+    problems = []
+    for statement, reporter in graph.subject_objects(CG.reportedBy):
+        if graph.value(reporter, CG.stance) != STANCE.reports:
+            problems.append(f"{short(statement)} reported by non-report {short(reporter)}")
+        if graph.value(reporter, CG.speaker) == graph.value(statement, CG.speaker):
+            problems.append(f"{short(statement)} reported by its own speaker in {short(reporter)}")
+    assert problems == [], "\n".join(problems)
+
+
+def test_assessments_are_the_article_authors(graph: Graph) -> None:
+    # The case file's rule: an evidence assessment is made in the article by Xinhua or Zichen
+    # Wang, never by the author of the evidence nor by ClaimGraph.
+    authors = {ACTOR["xinhua-news-agency"], ACTOR["zichen-wang"]}
+    others = [
+        f"{short(a)}: {short(by)}"
+        for a, by in graph.subject_objects(CG.assessedBy)
+        if by not in authors
+    ]
+    assert others == [], "assessed by someone other than the article's authors:\n" + "\n".join(
+        others
+    )
 
 
 def test_named_actors_appear_in_the_article(graph: Graph, article: str) -> None:
