@@ -51,8 +51,10 @@ class Live:
 
 @contextmanager
 def live_server(validator: Validator, **overrides: Any) -> Iterator[Live]:
-    """The shipped data on a fresh in-memory store, served on a free loopback port."""
-    settings = Settings(**{"write_token": TOKEN, **overrides})
+    """The shipped data on a fresh in-memory store, served on a free loopback port (without
+    the propagation analysis, whose own writes would move the write generation, unless
+    ``propagation=True``)."""
+    settings = Settings(**{"write_token": TOKEN, "propagation": False, **overrides})
     graph = ClaimGraph(settings, validator=validator)
     graph.seed()
     app = create_app(settings, graph=graph)

@@ -90,13 +90,18 @@ def test_ontology_header(ontology: Graph) -> None:
 # The agreed term list. A new term is added to the ontology, its shapes, README.md and here.
 CLASSES = """Actor Person Organization GovernmentBody MediaOutlet Affiliation Claim Statement
     Source NewsArticle Report Letter PressRelease Photograph WebPage SocialMediaPosting
-    ExecutiveOrder Evidence EvidenceAssessment"""
+    ExecutiveOrder Evidence EvidenceAssessment
+    PropagationAnalysis Propagation ClaimPropagation StancePropagation StatementPropagation Echo"""
 PROPERTIES = """affiliation parentOrganization country member organization role startDate endDate
     dateNote text topic about relatedClaim contradicts sameClaimAs partOf speaker claim stance
     date dateApproximate source excerpt quote quoteSource reportedBy note title publisher author
     datePublished language translationOf translatedBy partOfSource description documentedIn
     evidenceSource evidence assessedClaim direction assessedBy assessmentDate confidence
-    rationale normalizedVerdict"""
+    rationale normalizedVerdict
+    propagationOf partOfPropagation origin reporter uncarriedRebuttal forStance statementCount
+    originCount independentSpeakers independentSources repeatCount repeatedBy firstStatement
+    latestStatement firstSaid latestSaid firstHand echoDepth echoCount readInTranslation hopFrom
+    hopTo minLagDays maxLagDays writeGeneration"""
 
 
 def test_ontology_has_the_agreed_terms(ontology: Graph) -> None:

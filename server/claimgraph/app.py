@@ -20,6 +20,7 @@ from claimgraph import (
 )
 from claimgraph.config import Settings
 from claimgraph.core import ClaimGraph
+from claimgraph.propagation import views as propagation
 from claimgraph.sparql import views as sparql
 from claimgraph.stats import collect
 
@@ -44,6 +45,7 @@ def create_app(
     sparql.init_app(app, settings)  # /sparql, /update
     app.register_blueprint(graphstore.bp)
     pages.init_app(app, graph)  # /, /claims, and the rich HTML of /id/claim/…, /id/actor/…
+    propagation.init_app(app, graph)  # the derived graph, kept in step; /propagation/…
 
     @app.get("/status.json")
     def status_json() -> Response:

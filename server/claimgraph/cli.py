@@ -135,6 +135,9 @@ def serve(
 
 
 def _warm_up(app: Any) -> None:
+    runner = app.extensions.get("claimgraph.propagation")
+    if runner is not None:  # the derived graph of the data as it is at start
+        runner.ensure()
     client = app.test_client()
     for path in ("/", "/claims"):
         client.get(path)

@@ -103,6 +103,12 @@ class Settings:
     arrays, RDF/XML elements, RDF 1.2 triple terms (deeper can overflow a parser's stack)."""
     max_body_bytes: int = 16_777_216
     """Largest request body accepted (SPARQL Update, Graph Store uploads), in bytes."""
+    propagation: bool = True
+    """Keep the derived propagation graph (<base>graph/derived/propagation) in step with the
+    data: after each write, the analysis runs again in the background."""
+    propagation_delay: float = 0.5
+    """Seconds the propagation analysis waits after a write before it runs (a burst of writes
+    costs one analysis)."""
     service_allowlist: str = ""
     """Space-separated endpoint IRIs that SPARQL SERVICE may call; empty: SERVICE is refused."""
     public_url: str | None = None

@@ -164,16 +164,17 @@ class ClaimGraph:
                 self.last_modified = datetime.now(UTC)
 
     # -- writes ---------------------------------------------------------------------------
-    def write(self, delta: Delta) -> Report:
+    def write(self, delta: Delta, *, system: bool = False) -> Report:
         """Validate ``delta`` against the store as it would be after it, then apply it.
 
         Raises ``ValidationFailed`` (and changes nothing) when a shape is violated, and
-        ``InputError`` for a write to the reserved registry graph. Over a shared store the
+        ``InputError`` for a write to the reserved registry graph, or to a derived graph unless
+        ``system`` (ClaimGraph's own write of what it derives). Over a shared store the
         commit is conditional on the generation validated against: when another instance wrote
         first, the write is validated again against the new state and retried, unless the
         caller built it from reads of the old one (``WriteConflict``).
         """
-        check_delta(delta)
+        check_delta(delta, derived=system)
         with self.write_lock as lock:
             for attempt in range(1, WRITE_ATTEMPTS + 1):
                 report = self.validator.validate_delta(self.store, delta)

@@ -344,11 +344,11 @@ def _serve_description(
     return represent(path, rep, negotiated=suffix is None, body=body)
 
 
-def _resource_html(path: str) -> Callable[[str, list[ox.Triple]], str]:
+def _resource_html(path: str, rich: bool = True) -> Callable[[str, list[ox.Triple]], str]:
     def render(iri: str, triples: list[ox.Triple]) -> str:
         cg = claimgraph()
         # the browsing UI (claimgraph.pages) gives some kinds a richer page than the generic one
-        kind = path.split("/")[2] if path.startswith("/id/") else ""
+        kind = path.split("/")[2] if path.startswith("/id/") and rich else ""
         page = current_app.extensions.get("claimgraph.pages", {}).get(kind)
         if page is not None:
             return page(path, iri, triples)  # type: ignore[no-any-return]
@@ -366,29 +366,37 @@ def _describe(iri: str) -> list[ox.Triple] | None:
 # -- routes ------------------------------------------------------------------------------------
 
 
-def _serve_resource(folder: str, name: str) -> Response:
-    """``<folder>/<name>[.suffix]``: the description of the IRI that path stands for."""
+def serve_resource(folder: str, name: str, *, rich: bool = True) -> Response:
+    """``<folder>/<name>[.suffix]``: the description of the IRI that path stands for.
+    ``rich``: HTML by the browsing UI's page for the kind (``/id/<kind>/…``), if it has one;
+    else the generic description (resources beneath a claim or statement)."""
     stem, suffix = split_suffix(name)
     path = f"{folder}/{stem}"
-    return _serve_description(path, suffix, _describe, _resource_html(path))
+    return _serve_description(path, suffix, _describe, _resource_html(path, rich))
 
 
 @bp.get("/id/<kind>/<slug>")
 def data_resource(kind: str, slug: str) -> Response:
     """A data resource: ``/id/claim/<slug>``, ``/id/actor/<slug>`` … (any kind in the store)."""
-    return _serve_resource(f"/id/{kind}", slug)
+    return serve_resource(f"/id/{kind}", slug)
 
 
 @bp.get("/graph/<name>")
 def graph_resource(name: str) -> Response:
     """A named graph's IRI: its PROV description, with links to its dumps."""
-    return _serve_resource("/graph", name)
+    return serve_resource("/graph", name)
+
+
+@bp.get("/graph/derived/<name>")
+def derived_graph_resource(name: str) -> Response:
+    """A graph ClaimGraph derives from the others (``/graph/derived/propagation``)."""
+    return serve_resource("/graph/derived", name)
 
 
 @bp.get("/.well-known/genid/<name>")
 def skolem_resource(name: str) -> Response:
     """A skolem IRI minted for a blank node of written data (RDF 1.1 §3.5)."""
-    return _serve_resource("/.well-known/genid", name)
+    return serve_resource("/.well-known/genid", name)
 
 
 @bp.get("/vocab/<scheme>")

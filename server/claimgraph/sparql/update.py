@@ -34,7 +34,7 @@ import pyoxigraph as ox
 from claimgraph.errors import InputError, QueryRefused
 from claimgraph.iris import Iris
 from claimgraph.sparql.safety import Token
-from claimgraph.store import Delta, Store, check_writable
+from claimgraph.store import Delta, Store, check_writable, is_derived
 
 # Placeholder IRIs for blank nodes in WHERE solutions (VALUES cannot hold blank nodes).
 _BNODE_PLACEHOLDER = "urn:x-claimgraph:bnode:"
@@ -417,7 +417,8 @@ class UpdateEvaluator:
             )
         elif which in ("NAMED", "ALL"):
             for g in self.ws.graphs():
-                self.ws.drop(g)
+                if not is_derived(g):  # ClaimGraph's own: it follows what is dropped
+                    self.ws.drop(g)
             if which == "ALL":
                 for q in list(self.ws.quads(graph=ox.DefaultGraph())):
                     self.ws.remove(q)

@@ -39,23 +39,46 @@ class Delta:
 REGISTRY = ox.NamedNode("urn:claimgraph:graphs")
 
 
-def check_writable(graph: object) -> None:
-    """``InputError`` (400) when ``graph`` is the reserved registry graph."""
+# Graphs of data ClaimGraph derives from the curated graphs (``claimgraph.propagation``): their
+# IRIs are ``<base>graph/derived/<name>``. Written by ClaimGraph only, whatever the base.
+DERIVED_PATH = "/graph/derived/"
+
+
+def is_derived(graph: object) -> bool:
+    """Whether ``graph`` is a derived graph's IRI (``…/graph/derived/<name>``)."""
+    if not isinstance(graph, ox.NamedNode):
+        return False
+    head, found, name = graph.value.rpartition(DERIVED_PATH)
+    return bool(found and head and name) and not any(c in name for c in "/#?")
+
+
+def check_writable(graph: object, *, derived: bool = False) -> None:
+    """``InputError`` (400) when ``graph`` is the reserved registry graph, or a derived graph
+    (unless ``derived``: the system's own write of it)."""
     if graph == REGISTRY:
         raise InputError(
             f"the graph {REGISTRY} is reserved: it holds ClaimGraph's registry of its graphs "
             "and write generation, and cannot be written to, replaced or dropped"
         )
+    if not derived and is_derived(graph):
+        assert isinstance(graph, ox.NamedNode)
+        raise InputError(
+            f"the graph {graph.value} is reserved: graphs under {DERIVED_PATH} hold what "
+            "ClaimGraph derives from the curated graphs (the propagation analysis), are "
+            "recomputed after every write, and cannot be written to, replaced or dropped; "
+            "write to the curated graphs instead"
+        )
 
 
-def check_delta(delta: Delta) -> None:
-    """``InputError`` (400) when ``delta`` adds to, removes from or drops the registry graph."""
+def check_delta(delta: Delta, *, derived: bool = False) -> None:
+    """``InputError`` (400) when ``delta`` adds to, removes from or drops the registry graph,
+    or a derived graph (unless ``derived``)."""
     for graph in delta.drop_graphs:
-        check_writable(graph)
+        check_writable(graph, derived=derived)
     for q in delta.add:
-        check_writable(q.graph_name)
+        check_writable(q.graph_name, derived=derived)
     for q in delta.remove:
-        check_writable(q.graph_name)
+        check_writable(q.graph_name, derived=derived)
 
 
 class Store(Protocol):
