@@ -93,8 +93,15 @@ class Call:
 
 
 def _service(validator: Validator) -> Service:
+    # No propagation analysis: its own background writes would change the store between a
+    # request and the check of what the request changed (tests/test_propagation.py covers it).
     settings = Settings(
-        seed=False, write_token=TOKEN, query_workers=1, query_timeout=2.0, page_refresh_wait=60.0
+        seed=False,
+        write_token=TOKEN,
+        query_workers=1,
+        query_timeout=2.0,
+        page_refresh_wait=60.0,
+        propagation=False,
     )
     graph = ClaimGraph(settings, validator=validator)
     graph.seed()

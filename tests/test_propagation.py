@@ -381,3 +381,20 @@ def test_dumps_carry_the_derived_graph(app_graph: tuple[object, ClaimGraph, Runn
     dump = app.test_client().get("/dumps/claimgraph.nq")  # type: ignore[attr-defined]
     assert dump.status_code == 200
     assert b"<https://claimgraph.org/graph/derived/propagation> ." in dump.data
+
+
+def test_closing_the_graph_ends_the_analysis_first(
+    validator: Validator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A graph closed right after a write: the analysis it started stops before the store
+    closes, instead of reading a closed store in the background."""
+    settings = Settings(seed=False, propagation=True, propagation_delay=0.2)
+    cg = ClaimGraph(settings, validator=validator)
+    runner: Runner = create_app(settings, graph=cg).extensions["claimgraph.propagation"]
+    cg.seed()  # writes: the analysis is wanted, and waits its delay
+    thread = runner._thread
+    assert thread is not None
+    cg.close()
+    thread.join(timeout=WAIT)
+    assert not thread.is_alive()
+    assert not [r for r in caplog.records if r.name.startswith("claimgraph.propagation")]

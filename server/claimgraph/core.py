@@ -131,6 +131,7 @@ class ClaimGraph:
         # before the new generation is published: caches that can follow a small delta update
         # themselves instead of starting over.
         self.write_listeners: list[Callable[[int, Delta], None]] = []
+        self.close_listeners: list[Callable[[], None]] = []  # called by close(), first
 
     @property
     def generation(self) -> int:
@@ -377,4 +378,7 @@ class ClaimGraph:
         return loaded
 
     def close(self) -> None:
+        # Background work on this graph (e.g. the propagation analysis) ends before the store.
+        for stop in self.close_listeners:
+            stop()
         self.store.close()

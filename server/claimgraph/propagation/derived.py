@@ -207,7 +207,18 @@ class Runner:
         self.runs = 0  # analyses run (tests count them: a derived write must not cause one)
         self._thread: threading.Thread | None = None
         self.analysed = -1  # the generation the running analysis read
+        self._stopped = False
         cg.write_listeners.append(self._written)
+        cg.close_listeners.append(self.stop)
+
+    def stop(self) -> None:
+        """Run no more analyses, and let a running one finish: the store is about to close."""
+        with self._lock:
+            self._stopped = True
+            thread = self._thread
+            self._lock.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
 
     def _written(self, generation: int, change: Delta) -> None:
         """Called under the write lock, before ``generation`` is published."""
@@ -232,7 +243,7 @@ class Runner:
         if generation is None:
             generation = self.cg.generation
         with self._lock:
-            if generation <= self.done or generation <= self.wanted:
+            if generation <= self.done or generation <= self.wanted or self._stopped:
                 return
             self.wanted = generation
             if self._thread is None:
@@ -254,7 +265,7 @@ class Runner:
         while True:
             time.sleep(self.delay)
             with self._lock:
-                if self.wanted <= self.done:
+                if self.wanted <= self.done or self._stopped:
                     self._thread = None
                     return
                 target = self.wanted
