@@ -40,7 +40,7 @@ from pathlib import Path
 from bench.generate import BENCH_GRAPH, generate, write_nquads
 from bench.linkeddata import _sample
 from bench.run import ROOT, _log, machine
-from bench.throughput import build_store, start_service, stop_service
+from bench.throughput import build_store, client_connection, start_service, stop_service
 
 TOKEN = "bench-reliability-token"
 WRITE_BASE = "https://example.org/id/claim/reliability-"
@@ -137,7 +137,7 @@ def drive(
 
     def client(number: int) -> None:
         rng = random.Random(number)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        conn = client_connection(port, number)
         mine: list[Outcome] = []
         n = 0
         while time.monotonic() < stop and not (stop_event and stop_event.is_set()):
@@ -155,7 +155,7 @@ def drive(
             except (OSError, http.client.HTTPException):
                 status = None
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                conn = client_connection(port, number)
             mine.append(Outcome(req.kind, status, time.perf_counter() - t0, req.write))
         conn.close()
         with lock:

@@ -66,6 +66,15 @@ class Load:
         return len(self.latencies) / self.seconds
 
 
+def client_connection(port: int, n: int, timeout: float = 120) -> http.client.HTTPConnection:
+    """Client ``n``'s connection, from a loopback address of its own (127.0.0.2, 127.0.0.3, …):
+    the service tells clients apart by address, as it would real users."""
+    source = f"127.0.{(n // 250) % 256}.{n % 250 + 2}"
+    return http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=timeout, source_address=(source, 0)
+    )
+
+
 def drive(port: int, requests: list[Request], clients: int, seconds: float, warm_up: float) -> Load:
     """``clients`` closed-loop clients for ``warm_up`` + ``seconds``; only the latter counts."""
     start = time.monotonic()
@@ -76,7 +85,7 @@ def drive(port: int, requests: list[Request], clients: int, seconds: float, warm
 
     def client(n: int) -> None:
         rng = random.Random(n)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        conn = client_connection(port, n)
         mine: list[float] = []
         failed: dict[str, int] = {}
         try:
@@ -91,7 +100,7 @@ def drive(port: int, requests: list[Request], clients: int, seconds: float, warm
                 except (OSError, http.client.HTTPException) as err:
                     problem = type(err).__name__
                     conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                    conn = client_connection(port, n)
                 took = time.perf_counter() - t0
                 # Only requests sent and answered inside the measured window count.
                 if begun < measure_from or time.monotonic() > stop:
