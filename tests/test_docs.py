@@ -76,7 +76,10 @@ def test_every_link_leads_somewhere(doc: Path) -> None:
         file = (doc.parent / path).resolve() if path else doc
         if not file.exists():
             broken.append(f"{target}: no such file")
-        elif anchor and file.suffix == ".md":
-            if anchor not in _anchors(file.read_text(encoding="utf-8")):
-                broken.append(f"{target}: no such heading")
+        elif (
+            anchor
+            and file.suffix == ".md"
+            and anchor not in _anchors(file.read_text(encoding="utf-8"))
+        ):
+            broken.append(f"{target}: no such heading")
     assert broken == [], f"{doc.name}: " + "; ".join(broken)
