@@ -23,6 +23,7 @@ from claimgraph.errors import NotFound
 from claimgraph.iris import CG
 from claimgraph.linkeddata import serve_resource
 from claimgraph.propagation.derived import Names, Runner
+from claimgraph.store.shared import RemoteStore
 
 bp = Blueprint("propagation", __name__)
 
@@ -32,7 +33,11 @@ STATEMENT_LIMIT = 5_000  # statements described in one twin
 
 def init_app(app: Flask, graph: ClaimGraph) -> None:
     settings = app.extensions.get("claimgraph.settings", graph.settings)
-    runner = Runner(graph, delay=settings.propagation_delay) if settings.propagation else None
+    # Over a remote store each analysis reads every statement through the server: until it
+    # can follow writes by their deltas, it runs on the embedded store only.
+    embedded = not isinstance(graph.store, RemoteStore)
+    on = settings.propagation and embedded
+    runner = Runner(graph, delay=settings.propagation_delay) if on else None
     app.extensions["claimgraph.propagation"] = runner
     app.register_blueprint(bp)
 
