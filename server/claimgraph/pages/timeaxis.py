@@ -169,7 +169,7 @@ def axis_svg(
     last_x = -1e9
     for start in sorted({rng[0] for rng in ranges.values() if rng}):
         x = scale.x(start)
-        if x - last_x < 64:
+        if x - last_x < 90:  # a date is ~55 units wide at font size 10
             continue
         last_x = x
         text = datetime.date.fromordinal(start).isoformat()

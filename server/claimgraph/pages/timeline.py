@@ -264,13 +264,20 @@ def find(query: Query) -> dict[str, Any]:
     }
 
 
-def _links(query: Query, more: bool, ext: str | None = None) -> dict[str, str | None]:
+def _links(query: Query, more: bool, start: int, ext: str | None = None) -> dict[str, str | None]:
+    """Earlier and later pages; from the first page after a ``from`` date, the page (without
+    it) that holds the statement before."""
     endpoint = "pages.timeline_data" if ext else "pages.timeline"
     extra: dict[str, Any] = {"fmt": ext} if ext else {}
-    prev = query.params(page=query.page - 1 if query.page > 2 else "") | extra
+    prev = None
+    if query.page > 1:
+        prev = query.params(page=query.page - 1 if query.page > 2 else "") | extra
+    elif start > 0:
+        before = (start - 1) // query.per_page + 1
+        prev = query.params(**{"from": "", "page": before if before > 1 else ""}) | extra
     nxt = query.params(page=query.page + 1) | extra
     return {
-        "prev": url_for(endpoint, **prev) if query.page > 1 else None,
+        "prev": url_for(endpoint, **prev) if prev is not None else None,
         "next": url_for(endpoint, **nxt) if more else None,
     }
 
@@ -296,7 +303,7 @@ def timeline() -> Response:
         found=found,
         topics=topics,
         topic=topic_labels.term(ox.NamedNode(query.topic)) if query.topic else None,
-        pages=_links(query, found["more"]),
+        pages=_links(query, found["more"], found["start"]),
         alternates=alts,
     )
     link = ", ".join(f'<{href}>; rel="alternate"; type="{media}"' for href, media, _ in alts)
@@ -343,7 +350,7 @@ def timeline_data(fmt: str) -> Response:
         'type="text/html"'
     }
     if fmt == "json":
-        links = _links(query, found["more"], "json")
+        links = _links(query, found["more"], found["start"], "json")
         doc = {
             "topic": query.topic or None,
             "from": query.date_from or None,
