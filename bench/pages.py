@@ -3,7 +3,8 @@
 ``python -m bench.pages --statements 100000`` generates a synthetic case file, bulk-loads it
 into an on-disk Oxigraph store and requests the pages through the Flask app in process (no
 network time): the claim, actor, statement and source pages of sampled resources; the home
-page and the claims list cold, after validated writes (10 statements each) and cached; the
+page, the claims list and the case timeline cold, after validated writes (10 statements each)
+and cached (the claim pages with their "How it spread", once the propagation is analysed); the
 first and the cached request of each claims-list filter and of a text search; and the list
 after a write this process did not see (another instance's: the index is rebuilt). Prints
 one Markdown table.
@@ -85,7 +86,15 @@ def run(statements: int, seed: int, requests: int, data_dir: Path) -> list[tuple
         if seed_file.parent.name == "ontology":
             store.bulk_load(graph.read_files([seed_file])[0])
     rows.append(("quads in the store", f"{store.count():,}"))
-    client = create_app(graph.settings, graph=graph).test_client()
+    app = create_app(graph.settings, graph=graph)
+    client = app.test_client()
+    # the claim pages' "How it spread" reads the derived propagation graph: analyse first
+    # (`serve` does it at start)
+    runner = app.extensions["claimgraph.propagation"]
+    t0 = time.perf_counter()
+    runner.ensure()
+    assert runner.wait(graph.generation, 3600), "the propagation analysis did not finish"
+    rows.append(("propagation analysis (background, once)", _ms(time.perf_counter() - t0)))
 
     rng = random.Random(seed)
     for cls in KINDS:
@@ -93,6 +102,17 @@ def run(statements: int, seed: int, requests: int, data_dir: Path) -> list[tuple
         times = [_get(client, "/" + iri.removeprefix(graph.iris.base)) for iri in sample]
         rows.append((f"{cls.lower()} page ({len(times)} resources)", _summary(times)))
 
+    rows.append(("case timeline, first request (cold)", _ms(_get(client, "/timeline"))))
+    topic = _most_used(graph, "topic")
+    for label, path in (
+        ("case timeline, first page", "/timeline"),
+        ("case timeline, page 20", "/timeline?page=20"),
+        ("case timeline, 200 a page", "/timeline?per_page=200"),
+        ("case timeline, a topic", "/timeline?" + urllib.parse.urlencode({"topic": topic})),
+        ("case timeline, from a date", "/timeline?from=2020-06"),
+        ("case timeline as JSON", "/timeline.json"),
+    ):
+        rows.append((label, _summary([_get(client, path) for _ in range(5)])))
     rows.append(("home page, first request (cold)", _ms(_get(client, "/"))))
     rows.append(("claims list, first request (cold)", _ms(_get(client, "/claims"))))
     time.sleep(SETTLE)
@@ -117,18 +137,20 @@ def run(statements: int, seed: int, requests: int, data_dir: Path) -> list[tuple
         rows.append((f"claims list, {label}: again", _summary(again)))
 
     _log(f"{WRITES} validated writes")
-    after: dict[str, list[float]] = {"list": [], "filtered": [], "home": []}
+    after: dict[str, list[float]] = {"list": [], "filtered": [], "home": [], "timeline": []}
     for _ in range(WRITES):
         graph.write(Delta(add=generator.write_batch(10)))
         after["list"].append(_get(client, "/claims"))
         after["filtered"].append(_get(client, _claims(stance="denies")))
         after["home"].append(_get(client, "/"))
+        after["timeline"].append(_get(client, "/timeline"))
         time.sleep(SETTLE)
     for key, label in (
         ("list", "claims list, first request after a write"),
         # after the list's request, which updated the index
         ("filtered", "claims list, stance filter, the request after that"),
         ("home", "home page, first request after a write"),
+        ("timeline", "case timeline, first request after a write"),
     ):
         times = after[key]
         rows.append(

@@ -81,7 +81,11 @@ def browser() -> Iterator[Any]:
 def site() -> Iterator[str]:
     validator = Validator.from_dirs(ROOT / "shapes", ROOT / "ontology")
     cg = seeded_with_reviews(validator)
-    with serve(create_app(cg.settings, graph=cg)) as url:
+    app = create_app(cg.settings, graph=cg)
+    runner = app.extensions["claimgraph.propagation"]  # the claims' "How it spread"
+    runner.ensure()
+    assert runner.wait(cg.generation, 120)
+    with serve(app) as url:
         yield url
     cg.close()
 
@@ -172,3 +176,45 @@ def test_run_an_example_query(page: Any, site: str) -> None:
     page.locator("button[type=submit]").click()
     page.wait_for_selector("table tbody tr")
     check_screenshot(page.screenshot(full_page=False), "query.png")
+
+
+def no_horizontal_scroll(page: Any) -> None:
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"the page scrolls {overflow} px sideways"
+
+
+def test_how_a_claim_spread(page: Any, site: str) -> None:
+    page.goto(site + "/id/claim/zpmc-cranes-have-unexplained-communications-equipment")
+    spread = page.locator("section.spread")
+    assert (
+        "Asserted: 1 origin, repeated by 4 reporters"
+        in spread.locator("ul.independence").inner_text()
+    )
+    axis = spread.locator("figure.axis svg")
+    assert axis.count() == 1 and axis.bounding_box()["height"] > 100
+    assert spread.locator("ol.echoes li").count() == 5
+    spread.scroll_into_view_if_needed()
+    page.locator("#h-spread").evaluate("h => h.scrollIntoView()")
+    check_screenshot(page.screenshot(full_page=False), "spread.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    no_horizontal_scroll(page)
+    box = axis.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+
+def test_case_timeline(page: Any, site: str) -> None:
+    page.goto(site + "/")
+    page.locator("header.site a", has_text="Timeline").click()
+    page.wait_for_url("**/timeline")
+    assert page.locator("figure.axis svg path[marker-end]").count() > 0
+    assert page.locator("ol.case-timeline li").count() == 50
+    page.select_option("#tl-topic", "https://claimgraph.org/vocab/topic#espionage")
+    page.fill("#tl-from", "2024-03")
+    page.locator("form.filters button[type=submit]").click()
+    page.wait_for_url("**/timeline?topic=*")
+    assert 0 < page.locator("ol.case-timeline li").count() <= 50
+    check_screenshot(page.screenshot(full_page=False), "timeline.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    no_horizontal_scroll(page)

@@ -15,6 +15,7 @@ from claimgraph.claimreview import page_markup
 from claimgraph.describe import Term
 from claimgraph.iris import CG, DIRECTION
 from claimgraph.linkeddata import alternates
+from claimgraph.pages import spread as spread_view
 from claimgraph.pages.common import (
     Labels,
     claimgraph,
@@ -26,6 +27,9 @@ from claimgraph.pages.common import (
     values,
 )
 from claimgraph.pages.svg import Node, neighbourhood_svg
+from claimgraph.pages.timeaxis import reporting_order
+from claimgraph.propagation.derived import Names
+from claimgraph.propagation.views import claim_propagation
 
 STATEMENT_LIMIT = 200
 NOTHING = sparqlterms.iri("urn:x-none")  # fills a VALUES block that would be empty
@@ -47,6 +51,8 @@ class StatementView:
     date: str
     approximate: bool
     source: Term
+    date_note: Term | None = None
+    note: Term | None = None
     source_note: list[Term] = field(default_factory=list)  # "translation of …", language
     excerpt: Term | None = None
     quote: Term | None = None
@@ -76,11 +82,13 @@ def claim_data(iri: str) -> dict[str, Any]:
     )
     stmts = select(
         cg,
-        f"""SELECT ?s ?speaker ?stance ?date ?source ?excerpt ?quote ?qs ?approx WHERE {{
+        f"""SELECT ?s ?speaker ?stance ?date ?source ?excerpt ?quote ?qs ?approx ?dnote ?note
+        WHERE {{
           ?s cg:claim {c} ; cg:speaker ?speaker ; cg:stance ?stance ; cg:date ?date ;
              cg:source ?source .
           OPTIONAL {{ ?s cg:excerpt ?excerpt }} OPTIONAL {{ ?s cg:quote ?quote }}
           OPTIONAL {{ ?s cg:quoteSource ?qs }} OPTIONAL {{ ?s cg:dateApproximate ?approx }}
+          OPTIONAL {{ ?s cg:dateNote ?dnote }} OPTIONAL {{ ?s cg:note ?note }}
         }} ORDER BY STR(?date) ?s LIMIT {STATEMENT_LIMIT * 3}""",
     )
     seen: dict[str, dict[str, Any]] = {}
@@ -128,7 +136,25 @@ def claim_data(iri: str) -> dict[str, Any]:
           {{ {c} ?p ?o BIND("out" AS ?dir) }} UNION {{ ?o ?p {c} BIND("in" AS ?dir) }}
           FILTER(isIRI(?o)) }} LIMIT 100""",
     )
+    spread = claim_propagation(cg, iri, spread_view.ROW_LIMIT)
+    wanted = sorted(spread_view.statements_of(spread) - seen.keys()) if spread else []
+    # statements of the propagation the first query did not list (a big claim's, or reports
+    # filed under another claim): read by IRI, bounded
+    more = (
+        select(
+            cg,
+            f"""SELECT ?s ?speaker ?stance ?date ?source ?approx ?dnote ?note WHERE {{
+              VALUES ?s {{ {values(wanted[:STATEMENT_LIMIT])} }}
+              ?s cg:speaker ?speaker ; cg:stance ?stance ; cg:date ?date ; cg:source ?source .
+              OPTIONAL {{ ?s cg:dateApproximate ?approx }} OPTIONAL {{ ?s cg:dateNote ?dnote }}
+              OPTIONAL {{ ?s cg:note ?note }} }} LIMIT {STATEMENT_LIMIT * 3}""",
+        )
+        if wanted
+        else []
+    )
     return {
+        "spread": [spread] if spread else [],
+        "spread_statements": more,
         "own": own,
         "statements": stmt_rows,
         "chain": chain,
@@ -143,9 +169,12 @@ def render(path: str, iri: str, triples: list[ox.Triple]) -> str:
     cg = claimgraph()
     d = claim_data(iri)
     iris: set[str] = {iri}
-    for group in d.values():
+    for name, group in d.items():
         for r in group:
-            iris.update(v.value for v in r.values() if isinstance(v, ox.NamedNode))
+            if name == "spread":
+                iris.update(spread_view.iris_of(r))
+            else:
+                iris.update(v.value for v in r.values() if isinstance(v, ox.NamedNode))
     labels = Labels(cg, iris)
     texts = [literal(r["o"]) for r in d["own"] if r["p"].value == f"{CG}text"]
     texts.sort(key=lambda t: (t.lang != "en", t.lang or ""))
@@ -178,14 +207,41 @@ def render(path: str, iri: str, triples: list[ox.Triple]) -> str:
             excerpt=literal(r["excerpt"]) if "excerpt" in r else None,
             quote=literal(r["quote"]) if "quote" in r else None,
             quote_source=labels.term(r["qs"]) if "qs" in r else None,
+            date_note=literal(r["dnote"]) if "dnote" in r else None,
+            note=literal(r["note"]) if "note" in r else None,
         )
         statements.append(view)
         by_iri[s] = view
+    reported: dict[str, list[str]] = {}  # report → what it reports
     for r in d["chain"]:
-        found = by_iri.get(r["s"].value)
+        s, other = r["s"].value, r["other"].value
+        found = by_iri.get(s)
         if found is not None:
             pair = (labels.term(r["speaker"]), labels.term(r["other"]))
             (found.reported_by if r["dir"].value == "by" else found.reports).append(pair)
+            report, what = (other, s) if r["dir"].value == "by" else (s, other)
+            reported.setdefault(report, []).append(what)
+    # equal (or coarser) dates keep reporting order: what is reported comes before its report
+    order = reporting_order({v.iri: v.date for v in statements}, reported)
+    statements = [by_iri[s] for s in order]
+    spread = None
+    if d["spread"]:
+        said = {
+            r["s"].value: spread_view.Said(
+                iri=r["s"].value,
+                speaker=r["speaker"].value,
+                stance=r["stance"].value,
+                date=r["date"].value,
+                source=r["source"].value,
+                approximate="approx" in r and r["approx"].value == "true",
+                date_note=literal(r["dnote"]) if "dnote" in r else None,
+                note=literal(r["note"]) if "note" in r else None,
+            )
+            for r in d["spread_statements"] + d["statements"]
+        }
+        spread = spread_view.build(
+            d["spread"][0], said, lambda x: labels.term(ox.NamedNode(x)), labels.text, cg.iris.href
+        )
 
     evidence: dict[str, list[AssessmentView]] = {"supports": [], "refutes": [], "inconclusive": []}
     for r in d["assessments"]:
@@ -234,6 +290,8 @@ def render(path: str, iri: str, triples: list[ox.Triple]) -> str:
         topics=topics,
         about=about,
         statements=statements,
+        spread=spread,
+        spread_twin=_twin(cg.iris.base, iri),
         truncated=len(d["statements"]) >= STATEMENT_LIMIT,
         evidence=evidence,
         reviews=reviews,
@@ -246,6 +304,12 @@ def render(path: str, iri: str, triples: list[ox.Triple]) -> str:
         everything=description(iri, triples),
         claimreview=page_markup(cg, iri),
     )
+
+
+def _twin(base: str, iri: str) -> str:
+    """The URL of the claim's propagation as JSON."""
+    kind, _, slug = Names(base).local(iri).partition("/")
+    return url_for("propagation.propagation_twin", kind=kind, slug=slug, fmt="json")
 
 
 def set_unique(pairs: list[tuple[str, Term]]) -> list[tuple[str, Term]]:

@@ -29,6 +29,7 @@ bp = Blueprint("propagation", __name__)
 
 ROW_LIMIT = 20_000  # triples of one claim's propagation read for a twin (a bound, not a page)
 STATEMENT_LIMIT = 5_000  # statements described in one twin
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 
 def init_app(app: Flask, graph: ClaimGraph) -> None:
@@ -137,20 +138,8 @@ def _value(term: Any) -> Any:
 def document(cg: ClaimGraph, names: Names, node: ox.NamedNode) -> dict[str, Any] | None:
     """The propagation ``node`` stands for (a claim's or a statement's) as plain data, or
     ``None`` when the derived graph has nothing of it."""
-    g, x = sparqlterms.term(names.graph), sparqlterms.term(node)
-    triples = _rows(
-        cg,
-        f"""SELECT ?r ?p ?o WHERE {{ GRAPH {g} {{
-              {{ BIND({x} AS ?r) ?r ?p ?o }}
-              UNION {{ ?r <{CG}partOfPropagation> {x} . ?r ?p ?o }}
-            }} }} LIMIT {ROW_LIMIT}""",
-    )
-    if not triples:
-        return None
-    nodes: dict[str, dict[str, list[Any]]] = {}
-    for t in triples:
-        props = nodes.setdefault(t["r"].value, {})
-        props.setdefault(t["p"].value.removeprefix(str(CG)), []).append(t["o"])
+    g = sparqlterms.term(names.graph)
+    nodes = _nodes(cg, names, node, ROW_LIMIT)
     me = nodes.get(node.value)
     if me is None:
         return None
@@ -175,6 +164,39 @@ def document(cg: ClaimGraph, names: Names, node: ox.NamedNode) -> dict[str, Any]
     doc = {"generation": generation, "graphGeneration": cg.generation, **doc}
     _fill(doc, info)
     return doc
+
+
+def _nodes(
+    cg: ClaimGraph, names: Names, node: ox.NamedNode, limit: int
+) -> dict[str, dict[str, list[Any]]]:
+    """``node`` and the resources that are part of it, each with its properties (``cg:``
+    names shortened), from one query of the derived graph."""
+    g, x = sparqlterms.term(names.graph), sparqlterms.term(node)
+    triples = _rows(
+        cg,
+        f"""SELECT ?r ?p ?o WHERE {{ GRAPH {g} {{
+              {{ BIND({x} AS ?r) ?r ?p ?o }}
+              UNION {{ ?r <{CG}partOfPropagation> {x} . ?r ?p ?o }}
+            }} }} LIMIT {limit}""",
+    )
+    nodes: dict[str, dict[str, list[Any]]] = {}
+    for t in triples:
+        props = nodes.setdefault(t["r"].value, {})
+        props.setdefault(t["p"].value.removeprefix(str(CG)), []).append(t["o"])
+    return nodes
+
+
+def claim_propagation(cg: ClaimGraph, claim: str, limit: int = ROW_LIMIT) -> dict[str, Any] | None:
+    """A claim's propagation as the JSON twin gives it, without the statements' details
+    (speaker, date, source: the caller has them) nor the generation, from one query of the
+    derived graph; ``None`` when it has none (not a claim, not analysed yet, or analysis off)."""
+    names = Names(cg.iris.base)
+    node = names.of(claim)
+    me = _nodes(cg, names, node, limit)
+    types = {v.value for v in me.get(node.value, {}).get(RDF_TYPE, [])}
+    if f"{CG}ClaimPropagation" not in types or "propagationOf" not in me[node.value]:
+        return None
+    return _claim_doc(me, node.value, claim)
 
 
 def _claim_doc(nodes: dict[str, dict[str, list[Any]]], me: str, claim: str) -> dict[str, Any]:
