@@ -19,7 +19,7 @@ from claimgraph.core import ClaimGraph
 from claimgraph.errors import InputError
 from claimgraph.iris import CG
 from claimgraph.propagation.analysis import Analysis, analyse, read_facts
-from claimgraph.propagation.derived import Names, Runner
+from claimgraph.propagation.derived import Names, Runner, delta
 from claimgraph.store import Delta
 from claimgraph.store.embedded import EmbeddedStore
 from claimgraph.validation import Validator
@@ -398,3 +398,17 @@ def test_closing_the_graph_ends_the_analysis_first(
     thread.join(timeout=WAIT)
     assert not thread.is_alive()
     assert not [r for r in caplog.records if r.name.startswith("claimgraph.propagation")]
+
+
+def test_derived_data_of_generated_cases_conforms(validator: Validator) -> None:
+    """System writes skip validation (see ``ClaimGraph.write``): what the analysis derives must
+    conform on its own, here on generated data as on the case."""
+    cg = ClaimGraph(Settings(seed=False, propagation=False), validator=validator)
+    cg.seed()
+    cg.write(Delta(add=list(generate(300, seed=3))))
+    names = Names(cg.iris.base)
+    change = delta(cg, names, analyse(read_facts(cg.store, skip=[names.graph])), cg.generation)
+    assert change.add
+    report = validator.validate_delta(cg.store, change)
+    assert report.conforms, report.text()
+    cg.close()

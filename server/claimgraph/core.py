@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyoxigraph as ox
+from rdflib import Graph
 
 from claimgraph.config import Settings
 from claimgraph.errors import InputError, ValidationFailed, WriteConflict
@@ -170,7 +171,10 @@ class ClaimGraph:
 
         Raises ``ValidationFailed`` (and changes nothing) when a shape is violated, and
         ``InputError`` for a write to the reserved registry graph, or to a derived graph unless
-        ``system`` (ClaimGraph's own write of what it derives). Over a shared store the
+        ``system`` (ClaimGraph's own write of what it derives). A system write is not validated
+        here: it is computed from data that was, by code whose output the tests check against
+        the shapes, and validating it would hold the write lock for long (the first derived
+        graph at 10k statements is 167k quads: some 45 s of pyshacl). Over a shared store the
         commit is conditional on the generation validated against: when another instance wrote
         first, the write is validated again against the new state and retried, unless the
         caller built it from reads of the old one (``WriteConflict``).
@@ -178,7 +182,11 @@ class ClaimGraph:
         check_delta(delta, derived=system)
         with self.write_lock as lock:
             for attempt in range(1, WRITE_ATTEMPTS + 1):
-                report = self.validator.validate_delta(self.store, delta)
+                report = (
+                    Report(True, [], Graph(), 0)
+                    if system
+                    else self.validator.validate_delta(self.store, delta)
+                )
                 if not report.conforms:
                     raise ValidationFailed(report)
                 if not delta:
