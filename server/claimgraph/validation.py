@@ -15,6 +15,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -352,22 +353,36 @@ class Validator:
 
         ``union``: the data is the union of ``store``'s named graphs, else its default graph.
         A constraint shared by several shapes (cgsh:DeclaredProperty) is run once."""
-        report_node = next(rg.subjects(RDF.type, SH.ValidationReport))
-        violated = False
+        return self._report_sparql(self._sparql_answers(store, union), focus, rg)
+
+    def _sparql_answers(self, store: ox.Store, union: bool = False) -> _Answers:
+        """Each SPARQL constraint's target IRIs and solutions (a query shared by several
+        shapes is run once)."""
+        targets: dict[str, set[str]] = {}
         answers: dict[str, tuple[list[str], list[ox.QuerySolution]]] = {}
         for check in self._checks:
-            targets = {
-                row["this"].value
-                for row in _select(store, check.targets, union)
-                if isinstance(row["this"], ox.NamedNode)
-            }
-            if focus is not None:
-                targets &= focus
-            if not targets:
-                continue
-            if check.query not in answers:
+            if check.targets not in targets:
+                targets[check.targets] = {
+                    row["this"].value
+                    for row in _select(store, check.targets, union)
+                    if isinstance(row["this"], ox.NamedNode)
+                }
+            if check.query not in answers and targets[check.targets]:
                 solutions = _select(store, check.query, union)
                 answers[check.query] = ([v.value for v in solutions.variables], list(solutions))
+        return targets, answers
+
+    def _report_sparql(self, found: _Answers, focus: set[str] | None, rg: Graph) -> bool:
+        """Add the SPARQL constraints' results to ``rg``; True if any is a violation."""
+        report_node = next(rg.subjects(RDF.type, SH.ValidationReport))
+        violated = False
+        all_targets, answers = found
+        for check in self._checks:
+            targets = all_targets[check.targets]
+            if focus is not None:
+                targets = targets & focus
+            if not targets:
+                continue
             names, rows = answers[check.query]
             for row in rows:
                 this = row["this"]
@@ -454,11 +469,16 @@ class Validator:
     def _validate_bulk(self, staged: ox.Store, focus: set[ox.NamedNode] | None) -> Report:
         """The bulk engine's core results plus the SPARQL constraints', on ``staged``."""
         assert self.bulk is not None
-        findings = self.bulk.validate(staged, focus)  # type: ignore[arg-type]
+        # Oxigraph releases the GIL while it evaluates: the SPARQL constraints run on the
+        # other core while the core constraints are checked in Python here.
+        with ThreadPoolExecutor(1, thread_name_prefix="sparql-constraints") as pool:
+            sparql = pool.submit(self._sparql_answers, staged, True)
+            findings = self.bulk.validate(staged, focus)  # type: ignore[arg-type]
+            answers = sparql.result()
         conforms = not any(f.severity == SH.Violation for f in findings)
         rg = report_graph(findings, self.shapes, conforms)
         names = None if focus is None else {n.value for n in focus}
-        violated = self._run_sparql_checks(staged, names, rg, union=True)
+        violated = self._report_sparql(answers, names, rg)
         conforms = conforms and not violated
         report_node = next(rg.subjects(RDF.type, SH.ValidationReport))
         rg.set((report_node, SH.conforms, Literal(conforms)))
@@ -531,6 +551,9 @@ class Validator:
             referrers = itertools.islice(staged.quads_for_pattern(None, None, node), MAX_REFERRERS)
             focus.update(q.subject for q in referrers if isinstance(q.subject, ox.NamedNode))
         return self._validate_bulk(staged, focus)
+
+
+_Answers = tuple[dict[str, set[str]], dict[str, tuple[list[str], list[ox.QuerySolution]]]]
 
 
 def _select(store: ox.Store, query: str, union: bool = False) -> ox.QuerySolutions:
