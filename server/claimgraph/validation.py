@@ -14,7 +14,7 @@ import itertools
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -270,16 +270,7 @@ class Validator:
         return checks
 
     def _shape_name(self, shape: Node | None) -> str:
-        if shape is None:
-            return "?"
-        parent = self._parents.get(shape)
-        name = self.shapes.value(shape, SH.name)
-        if parent is None:
-            return _compact(shape) or "?"
-        label = _compact(shape) if isinstance(shape, URIRef) else None
-        label = label or (str(name) if name is not None else None)
-        label = label or _compact(self.shapes.value(shape, SH.path)) or "property"
-        return f"{_compact(parent)} › {label}"
+        return _shape_label(self.shapes, self._parents, shape)
 
     def validate_graph(
         self, data: Graph, focus_nodes: list[URIRef] | None = None, *, bulk: bool = False
@@ -410,24 +401,7 @@ class Validator:
         return violated
 
     def _results(self, rg: Graph) -> list[Result]:
-        out = []
-        # top-level results only: nested sh:detail results repeat them in generic words
-        for r in rg.objects(None, SH.result):
-            severity = rg.value(r, SH.resultSeverity)
-            message = rg.value(r, SH.resultMessage)
-            out.append(
-                Result(
-                    severity=_SEVERITY.get(severity, str(severity)),  # type: ignore[call-overload]
-                    focus_node=_compact(rg.value(r, SH.focusNode)) or "?",
-                    path=_compact(rg.value(r, SH.resultPath)),
-                    value=_compact(rg.value(r, SH.value)),
-                    message=str(message) if message is not None else "constraint not met",
-                    shape=self._shape_name(rg.value(r, SH.sourceShape)),
-                    constraint=_compact(rg.value(r, SH.sourceConstraintComponent)) or "?",
-                )
-            )
-        out.sort(key=lambda r: (r.severity != "Violation", r.focus_node, r.path or ""))
-        return out
+        return results_of(rg, self._shape_name)
 
     def validate_store(self, store: Store) -> Report:
         """Full validation of everything the store holds."""
@@ -551,6 +525,87 @@ class Validator:
             referrers = itertools.islice(staged.quads_for_pattern(None, None, node), MAX_REFERRERS)
             focus.update(q.subject for q in referrers if isinstance(q.subject, ox.NamedNode))
         return self._validate_bulk(staged, focus)
+
+
+def results_of(rg: Graph, shape_name: Callable[[Node | None], str]) -> list[Result]:
+    """The top-level results of a SHACL report graph, sorted: violations first."""
+    out = []
+    # top-level results only: nested sh:detail results repeat them in generic words
+    for r in rg.objects(None, SH.result):
+        severity = rg.value(r, SH.resultSeverity)
+        message = rg.value(r, SH.resultMessage)
+        out.append(
+            Result(
+                severity=_SEVERITY.get(severity, str(severity)),  # type: ignore[call-overload]
+                focus_node=_compact(rg.value(r, SH.focusNode)) or "?",
+                path=_path(rg, rg.value(r, SH.resultPath)),
+                value=_compact(rg.value(r, SH.value)),
+                message=str(message) if message is not None else "constraint not met",
+                shape=shape_name(rg.value(r, SH.sourceShape)),
+                constraint=_compact(rg.value(r, SH.sourceConstraintComponent)) or "?",
+            )
+        )
+    # a total order: the same report reads the same whichever engine made it
+    out.sort(
+        key=lambda r: (
+            r.severity != "Violation",
+            r.focus_node,
+            r.path or "",
+            r.shape,
+            r.constraint,
+            r.value or "",
+            r.message,
+        )
+    )
+    return out
+
+
+def _path(rg: Graph, path: Node | None) -> str | None:
+    """A result path: an IRI compacted, an inverse path as ``^iri``."""
+    if isinstance(path, BNode):
+        inverse = rg.value(path, SH.inversePath)
+        if inverse is not None:
+            return f"^{_compact(inverse)}"
+    return _compact(path)
+
+
+def _shape_label(shapes: Graph, parents: dict[Node, Node], shape: Node | None) -> str:
+    """A shape as a curator reads it: the node shape, › the property shape."""
+    if shape is None:
+        return "?"
+    parent = parents.get(shape)
+    name = shapes.value(shape, SH.name)
+    if parent is None:
+        return _compact(shape) or "?"
+    label = _compact(shape) if isinstance(shape, URIRef) else None
+    label = label or (str(name) if name is not None else None)
+    label = label or _compact(shapes.value(shape, SH.path)) or "property"
+    return f"{_compact(parent)} › {label}"
+
+
+def validate_with(data: Graph, shapes: Graph) -> Report:
+    """``data`` against any ``shapes``, by pyshacl (the reference implementation): for
+    ``claimgraph validate --shapes``. Warnings and infos do not make it fail."""
+    try:
+        conforms, rg, _ = pyshacl.validate(
+            data,
+            shacl_graph=shapes,
+            inference="none",
+            advanced=False,
+            js=False,
+            allow_warnings=True,
+            allow_infos=True,
+            do_owl_imports=False,
+        )
+    except Exception as err:  # pyshacl's errors for shapes it cannot load have no common base
+        raise ContentError(f"the shapes cannot be used: {err}") from err
+    assert isinstance(rg, Graph)
+    parents = {ps: ns for ns, _, ps in shapes.triples((None, SH.property, None))}
+
+    def name(shape: Node | None) -> str:
+        return _shape_label(shapes, parents, shape)
+
+    return Report(bool(conforms), results_of(rg, name), rg, 0)
 
 
 _Answers = tuple[dict[str, set[str]], dict[str, tuple[list[str], list[ox.QuerySolution]]]]
