@@ -4,6 +4,7 @@ W3C SHACL core test suite (``tests/fixtures/w3c-shacl``) and on the project's ow
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -12,7 +13,11 @@ from click.testing import CliRunner
 from rdflib import RDF, BNode, Graph, Namespace
 from rdflib.term import Node
 
+from claimgraph.app import create_app
 from claimgraph.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, main
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from tests.live_server import serve
 
 SUITE = Path(__file__).parent / "fixtures" / "w3c-shacl" / "core"
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,3 +127,30 @@ def test_shapes_errors_exit_2(tmp_path: Path) -> None:
     out = CliRunner().invoke(main, ["validate", "--shapes", str(ok)])
     assert out.exit_code == EXIT_ERROR
     assert "--shapes needs the data FILES" in out.output
+
+
+def test_cached_prints_a_running_servers_last_report(settings: Settings, graph: ClaimGraph) -> None:
+    """--cached reads /validation.json of a real server: first no report (exit 2), then the
+    report the server computed in the background (exit 0: the seed data conforms)."""
+    app = create_app(settings, graph=graph)
+    runner = CliRunner()
+    with serve(app) as url:
+        first = runner.invoke(main, ["validate", "--cached", "--server", url])
+        assert first.exit_code == EXIT_ERROR
+        assert "no report yet" in first.output
+        end = time.monotonic() + 60
+        while True:
+            out = runner.invoke(main, ["validate", "--cached", "--server", url])
+            if out.exit_code != EXIT_ERROR or time.monotonic() > end:
+                break
+            time.sleep(0.2)
+        assert out.exit_code == EXIT_OK, out.output
+        assert f"report of write generation {graph.generation} (current)" in out.output
+        as_json = runner.invoke(main, ["validate", "--cached", "--format", "json", "--server", url])
+        assert json.loads(as_json.output)["report"]["conforms"] is True
+
+
+def test_cached_without_a_server_exits_2() -> None:
+    out = CliRunner().invoke(main, ["validate", "--cached", "--server", "http://127.0.0.1:9"])
+    assert out.exit_code == EXIT_ERROR
+    assert "no report from http://127.0.0.1:9/validation.json" in out.output
