@@ -129,6 +129,20 @@ class RemoteResult:
 
 
 @dataclass
+class BulkValidation:
+    """``claimgraph load`` (validated) of the size's file into an on-disk store holding the
+    shipped data, then ``claimgraph validate`` of the whole store, each with its peak RSS."""
+
+    quads: int
+    load_s: float
+    load_peak_mb: float
+    store_quads: int
+    validate_s: float
+    validate_peak_mb: float
+    conforms: bool
+
+
+@dataclass
 class SizeResult:
     statements: int
     quads: int
@@ -144,6 +158,7 @@ class SizeResult:
     virtuoso: RemoteResult | None
     virtuoso_note: str
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    validation: BulkValidation | None = None
 
 
 # -- memory --------------------------------------------------------------------------------
@@ -347,6 +362,9 @@ def run_size(statements: int, opts: Options, skip_rdflib: frozenset[str]) -> Siz
         del graph, store, app
         gc.collect()
 
+        _log(f"{statements}: validated load, then whole-store validation (its own process)")
+        validation = in_fresh_process(validation_host, nq_path, Path(tmp) / "validated")
+
         batch_files = []
         for i, batch in enumerate(batches):
             batch_files.append(Path(tmp) / f"batch-{i}.nq")
@@ -397,7 +415,38 @@ def run_size(statements: int, opts: Options, skip_rdflib: frozenset[str]) -> Siz
         virtuoso=remote,
         virtuoso_note=remote_note,
         peak_rss_mb=peaks,
+        validation=validation,
     )
+
+
+# -- validation of a load and of the whole store (its own process) ---------------------------
+def validation_host(nq_path: Path, store_dir: Path) -> BulkValidation:
+    """What ``claimgraph load FILE`` and then ``claimgraph validate`` do, timed."""
+    settings = Settings(data_dir=store_dir)
+    graph = ClaimGraph(settings)
+    graph.seed()
+    gc.collect()
+    _reset_peak()
+    t0 = time.perf_counter()
+    loaded = graph.load([nq_path])
+    load_s = time.perf_counter() - t0
+    load_peak = _peak_mb()
+    gc.collect()
+    _reset_peak()
+    t0 = time.perf_counter()
+    report = graph.validator.validate_store(graph.store)
+    validate_s = time.perf_counter() - t0
+    result = BulkValidation(
+        quads=loaded.quads,
+        load_s=load_s,
+        load_peak_mb=load_peak,
+        store_quads=graph.store.count(),
+        validate_s=validate_s,
+        validate_peak_mb=_peak_mb(),
+        conforms=report.conforms,
+    )
+    graph.close()
+    return result
 
 
 # -- Virtuoso (its own process, and the server's) ------------------------------------------
@@ -801,6 +850,17 @@ def size_table(r: SizeResult, opts: Options) -> list[str]:
         ratio,
         _writes(virt.writes) if virt else "—",
     )
+    v = r.validation
+    if v is not None:
+        row(
+            "`claimgraph load` of the file, validated (bulk), on disk: quads/s · peak RSS",
+            f"{_rate(v.quads, v.load_s)} ({_duration(v.load_s)}) · {_mb(v.load_peak_mb)}",
+        )
+        row(
+            "`claimgraph validate`, whole store (bulk): time · quads/s · peak RSS",
+            f"{_duration(v.validate_s)} · {_rate(v.store_quads, v.validate_s)} · "
+            f"{_mb(v.validate_peak_mb)}" + ("" if v.conforms else " ⚠ does not conform"),
+        )
     lib_dump = lib.dump if lib is not None else None
     row(
         "dump, N-Quads, whole store",
