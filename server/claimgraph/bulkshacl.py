@@ -78,6 +78,7 @@ class Finding:
 @dataclass
 class _Shape:
     node: Node
+    deactivated: bool = False
     path: ox.NamedNode | None = None
     inverse: bool = False
     path_node: Node | None = None
@@ -119,6 +120,9 @@ class BulkShapes:
     def __init__(self, shapes: Graph) -> None:
         self.g = shapes
         self._parsed: dict[Node, _Shape] = {}
+        if any(shapes.subjects(RDF.type, SH.ConstraintComponent)):
+            # their parameters are not sh: terms: they would be ignored here without a word
+            raise Unsupported("custom (SHACL-SPARQL) constraint components")
         roots = set(shapes.subjects(RDF.type, SH.NodeShape)) | set(
             shapes.subjects(RDF.type, SH.PropertyShape)
         )
@@ -152,7 +156,7 @@ class BulkShapes:
         if node in self._parsed:
             return self._parsed[node]
         g = self.g
-        s = _Shape(node)
+        s = _Shape(node, deactivated=g.value(node, SH.deactivated) == Literal(True))
         self._parsed[node] = s  # before the nested shapes: a cycle ends here
         for p in set(g.predicates(node, None)):
             if p in (RDF.type, RDFS.label, RDFS.comment) or not str(p).startswith(str(SH)):
@@ -218,7 +222,11 @@ class BulkShapes:
         s.min_inclusive = [x for x in g.objects(node, SH.minInclusive) if isinstance(x, Literal)]
         s.max_inclusive = [x for x in g.objects(node, SH.maxInclusive) if isinstance(x, Literal)]
         s.has_values = [to_ox(v) for v in g.objects(node, SH.hasValue)]  # type: ignore[misc]
-        s.properties = [self._shape(p) for p in g.objects(node, SH.property)]
+        s.properties = [
+            p for p in (self._shape(p) for p in g.objects(node, SH.property)) if not p.deactivated
+        ]
+        if s.path is not None and s.properties:
+            raise Unsupported(f"{node}: sh:property on a property shape")
         s.target_classes = [_named(c, "sh:targetClass") for c in g.objects(node, SH.targetClass)]
         s.subjects_of = [
             _named(p, "sh:targetSubjectsOf") for p in g.objects(node, SH.targetSubjectsOf)
@@ -357,6 +365,8 @@ class _Run:
         return not self.conforms(shape, node)
 
     def _conforms_now(self, shape: _Shape, node: Term) -> bool:
+        if shape.deactivated:  # a deactivated shape accepts everything (SHACL 2.1.5)
+            return True
         values = self.values(shape, node) if shape.path is not None else {node}
         if self.check(shape, node, values):
             return False
