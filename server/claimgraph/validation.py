@@ -39,10 +39,12 @@ log = logging.getLogger(__name__)
 
 # A write this large (quads added, removed or in dropped graphs) may be validated in bulk,
 # over a staging copy of the whole store (``bulkshacl``), instead of node by node with
-# pyshacl: measured here, pyshacl checks a write's nodes at ~3k quads/s, the bulk engine a
-# whole store at ~80k quads/s. So a write of n quads goes in bulk when n / 3k exceeds
-# (store + n) / 80k, i.e. when it is more than 1/25 of what the store would hold after it.
-BULK_MIN_QUADS = 5_000
+# pyshacl. Measured here (bench store of 21k quads; the machine shared): writes of 425, 1,715
+# and 4,216 quads took 2.0, 4.9 and 9.6 s node by node, 1.6, 1.9 and 2.5 s in bulk; pyshacl
+# costs ~25-30 times more per written quad than the bulk engine per stored quad. So a write
+# goes in bulk when it has at least BULK_MIN_QUADS quads and is at least 1/BULK_SHARE of what
+# the store holds after it; smaller ones (a page's edit, an update) stay node by node.
+BULK_MIN_QUADS = 2_000
 BULK_SHARE = 25
 # The staging store's graph for the ontology triples validation reads.
 _ONTOLOGY_GRAPH = ox.NamedNode("urn:claimgraph:validation:ontology")
