@@ -129,6 +129,23 @@ class RemoteResult:
 
 
 @dataclass
+class BulkValidation:
+    """``claimgraph load FILE`` of the size's file into an on-disk store holding the shipped
+    data, phase by phase (what ``ClaimGraph.load`` does: parse, validate, commit), then
+    ``claimgraph validate`` of the whole store in a fresh process; each with its peak RSS."""
+
+    quads: int
+    parse_s: float
+    validate_load_s: float
+    commit_s: float
+    load_peak_mb: dict[str, float]  # phase → MB
+    store_quads: int
+    validate_s: float
+    validate_peak_mb: float
+    conforms: bool
+
+
+@dataclass
 class SizeResult:
     statements: int
     quads: int
@@ -144,6 +161,7 @@ class SizeResult:
     virtuoso: RemoteResult | None
     virtuoso_note: str
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    validation: BulkValidation | None = None
 
 
 # -- memory --------------------------------------------------------------------------------
@@ -347,6 +365,9 @@ def run_size(statements: int, opts: Options, skip_rdflib: frozenset[str]) -> Siz
         del graph, store, app
         gc.collect()
 
+        _log(f"{statements}: validated load, then whole-store validation (its own process)")
+        validation = validation_host(nq_path, Path(tmp) / "validated")
+
         batch_files = []
         for i, batch in enumerate(batches):
             batch_files.append(Path(tmp) / f"batch-{i}.nq")
@@ -397,6 +418,57 @@ def run_size(statements: int, opts: Options, skip_rdflib: frozenset[str]) -> Siz
         virtuoso=remote,
         virtuoso_note=remote_note,
         peak_rss_mb=peaks,
+        validation=validation,
+    )
+
+
+# -- validation of a load and of the whole store (its own process) ---------------------------
+def load_host(nq_path: Path, store_dir: Path) -> tuple[int, float, float, float, dict[str, float]]:
+    """What ``claimgraph load FILE`` does (``ClaimGraph.load``), phase by phase."""
+    graph = ClaimGraph(Settings(data_dir=store_dir))
+    graph.seed()
+    gc.collect()
+    peaks: dict[str, float] = {}
+    _reset_peak()
+    t0 = time.perf_counter()
+    quads, _ = graph.read_files([nq_path])
+    parse_s = time.perf_counter() - t0
+    peaks["parse"] = _peak_mb()
+    delta = Delta(add=quads)
+    _reset_peak()
+    t0 = time.perf_counter()
+    report = graph.validator.validate_delta(graph.store, delta)
+    validate_s = time.perf_counter() - t0
+    peaks["validate"] = _peak_mb()
+    if not report.conforms:
+        raise RuntimeError(f"the bench file does not conform: {report.text(limit=5)}")
+    gc.collect()
+    _reset_peak()
+    t0 = time.perf_counter()
+    graph.store.apply(delta)
+    commit_s = time.perf_counter() - t0
+    peaks["commit"] = _peak_mb()
+    graph.close()
+    return len(quads), parse_s, validate_s, commit_s, peaks
+
+
+def validate_host(store_dir: Path) -> tuple[int, float, float, bool]:
+    """What ``claimgraph validate`` does on the whole store."""
+    graph = ClaimGraph(Settings(data_dir=store_dir))
+    t0 = time.perf_counter()
+    report = graph.validator.validate_store(graph.store)
+    seconds = time.perf_counter() - t0
+    count = graph.store.count()
+    graph.close()
+    return count, seconds, _peak_mb(), report.conforms
+
+
+def validation_host(nq_path: Path, store_dir: Path) -> BulkValidation:
+    """A validated load, then a whole-store validation, each in its own process."""
+    quads, parse_s, validate_s, commit_s, peaks = in_fresh_process(load_host, nq_path, store_dir)
+    count, seconds, peak, conforms = in_fresh_process(validate_host, store_dir)
+    return BulkValidation(
+        quads, parse_s, validate_s, commit_s, peaks, count, seconds, peak, conforms
     )
 
 
@@ -801,6 +873,24 @@ def size_table(r: SizeResult, opts: Options) -> list[str]:
         ratio,
         _writes(virt.writes) if virt else "—",
     )
+    v = r.validation
+    if v is not None:
+        load_s = v.parse_s + v.validate_load_s + v.commit_s
+        row(
+            "`claimgraph load` of the file, on disk: parse · validation (bulk) · commit "
+            "(one transaction); quads/s of each",
+            f"{_duration(load_s)}, {_rate(v.quads, load_s)}: {_rate(v.quads, v.parse_s)} · "
+            f"{_rate(v.quads, v.validate_load_s)} · {_rate(v.quads, v.commit_s)}",
+        )
+        row(
+            "`claimgraph load`: peak RSS of parse · validation · commit",
+            " · ".join(_mb(v.load_peak_mb.get(k)) for k in ("parse", "validate", "commit")),
+        )
+        row(
+            "`claimgraph validate`, whole store (bulk), own process: time · quads/s · peak RSS",
+            f"{_duration(v.validate_s)} · {_rate(v.store_quads, v.validate_s)} · "
+            f"{_mb(v.validate_peak_mb)}" + ("" if v.conforms else " ⚠ does not conform"),
+        )
     lib_dump = lib.dump if lib is not None else None
     row(
         "dump, N-Quads, whole store",

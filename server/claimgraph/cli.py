@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import sys
 import threading
@@ -200,26 +201,66 @@ def load(
     show_default=True,
     help="Report format.",
 )
+@click.option(
+    "--shapes",
+    "shapes",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Validate FILES against these shapes (repeatable), by pyshacl, without a store.",
+)
+@click.option(
+    "--cached",
+    is_flag=True,
+    help="Print the last whole-graph report of a running server (its /validation.json).",
+)
+@click.option(
+    "--server",
+    metavar="URL",
+    help="The server for --cached [default: http://HOST:PORT from the settings].",
+)
 @_store_options
 @click.pass_context
 def validate(
-    ctx: click.Context, files: tuple[Path, ...], out: str, data_dir: Path | None, store: str | None
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    out: str,
+    shapes: tuple[Path, ...],
+    cached: bool,
+    server: str | None,
+    data_dir: Path | None,
+    store: str | None,
 ) -> None:
-    """Validate FILES as a load would (against the store), or the whole store.
+    """Validate FILES as a load would (against the store), or the whole store; with
+    --shapes, any FILES against any shapes; with --cached, print a running server's last
+    report.
 
-    Exit 0: conforms (warnings allowed); 1: violations; 2: error.
+    Exit 0: conforms (warnings allowed); 1: violations; 2: error (and, with --cached, no
+    report yet).
     """
-    cg = _open(ctx, data_dir=data_dir, store=store)
-    if files:
-        for f in files:
-            if not f.is_file():
-                raise InputError(f"{f}: no such file")
-        from claimgraph.store import Delta
+    for f in (*files, *shapes):
+        if not f.is_file():
+            raise InputError(f"{f}: no such file")
+    if cached:
+        if files or shapes:
+            raise InputError("--cached takes no FILES and no --shapes")
+        _print_cached(_settings(ctx), server, out)
+        return
+    if shapes:
+        if not files:
+            raise InputError("--shapes needs the data FILES to validate")
+        from claimgraph.validation import validate_with
 
-        quads, _ = cg.read_files(list(files))
-        report = cg.validator.validate_delta(cg.store, Delta(add=quads))
+        report = validate_with(_read_any(files), _read_any(shapes))
     else:
-        report = cg.validator.validate_store(cg.store)
+        cg = _open(ctx, data_dir=data_dir, store=store)
+        if files:
+            from claimgraph.store import Delta
+
+            quads, _ = cg.read_files(list(files))
+            report = cg.validator.validate_delta(cg.store, Delta(add=quads))
+        else:
+            report = cg.validator.validate_store(cg.store)
     if out == "json":
         click.echo(report.to_json())
     elif out == "turtle":
@@ -227,6 +268,59 @@ def validate(
     else:
         click.echo(report.text())
     sys.exit(EXIT_OK if report.conforms else EXIT_INVALID)
+
+
+def _read_any(paths: tuple[Path, ...]) -> Any:
+    """Files of any RDF format Oxigraph reads, as one rdflib graph (the union of their
+    graphs), blank nodes kept; relative IRIs resolve against each file's own URI."""
+    from rdflib import Graph
+
+    from claimgraph.formats import by_path
+    from claimgraph.terms import triples_to_graph
+
+    graph = Graph()
+    for path in paths:
+        fmt = by_path(path)
+        try:
+            quads = ox.parse(path=str(path), format=fmt.ox, base_iri=path.resolve().as_uri())
+            triples_to_graph(quads, graph)
+        except (SyntaxError, ValueError, OSError) as err:
+            raise InputError(f"{path}: cannot be read as {fmt.name}: {err}") from err
+    return graph
+
+
+def _print_cached(settings: Settings, server: str | None, out: str) -> None:
+    """The whole-graph report a running server keeps, per write generation (it is not kept
+    across restarts: the write generation is the process's own)."""
+    import httpx
+
+    base = (server or f"http://{settings.host}:{settings.port}").rstrip("/")
+    try:
+        answer = httpx.get(f"{base}/validation.json", timeout=10.0)
+        answer.raise_for_status()
+        doc = answer.json()
+    except (httpx.HTTPError, ValueError) as err:
+        raise InputError(f"no report from {base}/validation.json: {err}") from err
+    rep = doc.get("report")
+    if out == "json":
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    elif out == "turtle":
+        raise InputError("--cached reports are JSON or text (the server keeps no report graph)")
+    elif rep is not None:
+        state = "current" if rep["current"] else f"stale: the graph is at {doc['generation']}"
+        click.echo(
+            f"report of write generation {rep['generation']} ({state}), computed "
+            f"{rep['computed']}: {rep['violations']} violation(s), {rep['warnings']} warning(s)"
+        )
+        for group in rep["groups"]:
+            click.echo(f"{group['severity']}: {group['shape']}: {group['count']}")
+            for r in group["results"]:
+                where = r["focus_node"] + (f" {r['path']}" if r["path"] else "")
+                click.echo(f"  {where}: {r['message']}")
+    if rep is None:
+        click.echo("error: no report yet: the server is computing one, ask again", err=True)
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_OK if rep["conforms"] else EXIT_INVALID)
 
 
 @main.command()
