@@ -263,8 +263,8 @@ class Runner:
 
     def _loop(self) -> None:
         while True:
-            time.sleep(self.delay)
             with self._lock:
+                self._lock.wait_for(lambda: self._stopped, timeout=self.delay)  # stop() wakes it
                 if self.wanted <= self.done or self._stopped:
                     self._thread = None
                     return
