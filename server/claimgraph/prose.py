@@ -114,7 +114,7 @@ def language_name(tag: str) -> str:
     return LANGUAGES.get(tag.split("-")[0].lower(), tag)
 
 
-def _cut(text: str, limit: int = QUOTE_CHARS) -> str:
+def cut(text: str, limit: int = QUOTE_CHARS) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
@@ -161,9 +161,9 @@ def statement(facts: Facts, name: Name) -> str | None:
         head += f", {date_text(date.value)}"
     quote = _literal(facts, f"{CG}quote")
     if quote is not None:
-        return f"{head}: “{_cut(quote.value)}”"
+        return f"{head}: “{cut(quote.value)}”"
     claim = _name(facts, f"{CG}claim", name)
-    return f"{head}: {_cut(claim)}" if claim else head
+    return f"{head}: {cut(claim)}" if claim else head
 
 
 def assessment(facts: Facts, name: Name) -> str | None:
@@ -175,7 +175,7 @@ def assessment(facts: Facts, name: Name) -> str | None:
     direction = _name(facts, f"{CG}direction", name) or "bears on"
     if direction == "inconclusive":
         direction = "is inconclusive on"
-    text = f"{_cut(evidence, 100)} {direction} “{_cut(claim, 100)}”"
+    text = f"{cut(evidence, 100)} {direction} “{cut(claim, 100)}”"
     by = _name(facts, f"{CG}assessedBy", name)
     return f"{text} (assessed by {by})" if by else text
 

@@ -7,7 +7,7 @@ from flask import Flask
 
 from claimgraph import deadline
 from claimgraph.core import ClaimGraph
-from claimgraph.pages import actor, claim, claims, home, query, resources, validation
+from claimgraph.pages import actor, claim, claims, home, indexes, query, resources, validation
 from claimgraph.pages.common import bp
 
 # kind of data resource → renderer of its HTML representation (linkeddata looks it up)
@@ -30,7 +30,7 @@ RENDERERS = {
 
 
 def init_app(app: Flask, graph: ClaimGraph) -> None:
-    _ = (home, validation)  # their routes are on bp
+    _ = (home, indexes, validation)  # their routes are on bp
     settings = app.extensions.get("claimgraph.settings", graph.settings)
     deadline.init_app(app, settings.page_timeout)
     app.register_blueprint(bp)

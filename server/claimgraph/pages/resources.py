@@ -63,9 +63,9 @@ def _statement(iri: str) -> list[Extra]:
     return [
         _table(
             "Reporting chain",
-            ["", "statement", "speaker", "stance", "date"],
+            ["", "statement", "speaker"],
             rows,
-            ["where", "step", "speaker", "stance", "date"],
+            ["where", "step", "speaker"],
         )
     ]
 
@@ -107,10 +107,10 @@ def _source(iri: str) -> list[Extra]:
         ),
         _table(
             "Statements in this source",
-            ["date", "speaker", "stance", "claim", "statement"],
+            ["statement", "speaker", "claim"],
             rows,
-            ["date", "speaker", "stance", "claim", "st"],
-        )
+            ["st", "speaker", "claim"],
+        ),
     ]
 
 
