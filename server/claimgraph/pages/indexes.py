@@ -73,7 +73,7 @@ class Index:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def view(
-        self, chosen: dict[str, str], needle: str, facets: Iterable[str]
+        self, chosen: dict[str, str], needle: str
     ) -> tuple[list[Item], dict[str, Counter[str]]]:
         """The entries with every chosen facet value and the text, and the facet counts among
         them (kept for paging and for the twins)."""
@@ -85,12 +85,10 @@ class Index:
         found = [
             i for i in self.items if want <= set(i.facets) and (not needle or needle in i.haystack)
         ]
-        names = set(facets)
-        counts: dict[str, Counter[str]] = {f: Counter() for f in names}
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
         for i in found:
             for f, v in set(i.facets):
-                if f in names:
-                    counts[f][v] += 1
+                counts[f][v] += 1
         with self._lock:
             while len(self._views) >= MEMO_SIZE:
                 del self._views[next(iter(self._views))]
@@ -566,12 +564,12 @@ class Listing:
 
 def listing(kind: Kind, ask: Ask, endpoint: str, **extra: Any) -> Listing:
     idx = index_of(kind)
-    found, counts = idx.view(ask.chosen, ask.q.lower(), (f for f, _ in kind.facets))
+    found, counts = idx.view(ask.chosen, ask.q.lower())
     start = (ask.page - 1) * ask.per_page
     page = found[start : start + ask.per_page]
     facets = []
     for name, label in kind.facets:
-        values = counts[name].most_common()
+        values = counts.get(name, Counter()).most_common()
         facets.append(
             {
                 "name": name,
@@ -708,7 +706,7 @@ def search(q: str, shown: int) -> list[dict[str, Any]]:
         }
     )
     for kind in KINDS.values():
-        found = index_of(kind).view({}, needle, ())[0] if needle else []
+        found = index_of(kind).view({}, needle)[0] if needle else []
         groups.append(
             {
                 "kind": kind.name,
