@@ -52,10 +52,13 @@ class Item:
     text: str  # shown and sorted on
     lang: str | None
     haystack: str  # every text of the entry, lowercased
-    facets: tuple[tuple[str, str], ...]  # (facet, value)
+    facets: tuple[tuple[str, str], ...]  # (facet, value), each once
     data: tuple[tuple[str, Any], ...]  # the columns of the twins, in order
     notes: tuple[tuple[str, str, str], ...] = ()  # (words, IRI, its text): links under it
     order: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "facets", tuple(dict.fromkeys(self.facets)))
 
     def value(self, column: str) -> Any:
         return dict(self.data).get(column)
@@ -81,13 +84,15 @@ class Index:
         hit = self._views.get(key)
         if hit is not None:
             return hit
-        want = set(chosen.items())
+        want = list(chosen.items())
         found = [
-            i for i in self.items if want <= set(i.facets) and (not needle or needle in i.haystack)
+            i
+            for i in self.items
+            if all(pair in i.facets for pair in want) and (not needle or needle in i.haystack)
         ]
         counts: dict[str, Counter[str]] = defaultdict(Counter)
         for i in found:
-            for f, v in set(i.facets):
+            for f, v in i.facets:
                 counts[f][v] += 1
         with self._lock:
             while len(self._views) >= MEMO_SIZE:
@@ -336,7 +341,7 @@ def build_evidence(cg: ClaimGraph) -> Index:
                 text,
                 (best.language or None) if best is not None else None,
                 _hay([text], (d.value for d in descriptions.get(iri, []))),
-                tuple(dict.fromkeys(facets)),
+                tuple(facets),
                 (
                     ("supports", count["supports"]),
                     ("refutes", count["refutes"]),
