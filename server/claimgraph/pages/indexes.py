@@ -206,12 +206,7 @@ def build_actors(cg: ClaimGraph) -> Index:
     names = _literals(cg, f"{SCHEMA}name", actors)
     others = _literals(cg, f"{SCHEMA}alternateName", actors)
     countries = _literals(cg, f"{CG}country", actors)
-    spoke: Counter[str] = Counter(
-        a
-        for _, a in _pairs(cg, "SELECT ?s ?a WHERE { ?s cg:speaker ?a }")
-        if isinstance(a, ox.NamedNode)
-        for a in [a.value]
-    )
+    spoke = Counter(a for who in _links(cg, f"{CG}speaker").values() for a in who)
     about = _claims_by_subject(cg)
     items = []
     for iri, types in actors.items():
@@ -242,13 +237,8 @@ def build_sources(cg: ClaimGraph) -> Index:
     vocab = _vocab(cg)
     names = _names(cg)
     facts: dict[str, dict[str, list[Any]]] = {s: {} for s in sources}
-    for prop in sorted(
-        prose.INPUTS
-        & {
-            f"{CG}{p}"
-            for p in ("title", "publisher", "author", "datePublished", "language", "translationOf")
-        }
-    ):
+    for name in ("title", "publisher", "author", "datePublished", "language", "translationOf"):
+        prop = f"{CG}{name}"
         for x, v in _pairs(cg, f"SELECT ?x ?v WHERE {{ ?x <{prop}> ?v }}"):
             if x in facts:
                 facts[x].setdefault(prop, []).append(v)
