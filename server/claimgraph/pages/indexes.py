@@ -11,13 +11,15 @@ a few ms per kind at 100k statements."""
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
+import itertools
 import json
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
@@ -64,41 +66,84 @@ class Item:
         return dict(self.data).get(column)
 
 
-@dataclass
 class Index:
-    """One kind's entries in display order, the names of facet values, and memoised views."""
+    """One kind's entries in display order, the names of facet values, and memoised views.
 
-    items: list[Item]
-    names: dict[str, str]  # facet value → what the reader sees
-    _views: dict[tuple[tuple[str, str], ...], tuple[list[Item], dict[str, Counter[str]]]] = field(
-        default_factory=dict
-    )
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    Built once per write generation (in the background), with what makes a view cheap: the
+    positions of the entries having each facet value, and every entry's texts in one string
+    (a search is then ``str.find`` over it, not a test per entry)."""
 
-    def view(
+    def __init__(self, items: list[Item], names: dict[str, str]) -> None:
+        self.items = items
+        self.names = names  # facet value → what the reader sees
+        self._having: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for n, item in enumerate(items):
+            for pair in item.facets:
+                self._having[pair].append(n)
+        self._text = "\0".join(i.haystack.replace("\0", " ") for i in items)
+        self._starts = list(
+            itertools.accumulate((len(i.haystack) + 1 for i in items[:-1]), initial=0)
+        )
+        self._views: dict[
+            tuple[tuple[str, str], ...], tuple[list[Item], dict[str, Counter[str]] | None]
+        ] = {}
+        self._lock = threading.Lock()
+        self.counts({}, "")  # the unfiltered view's, here rather than in a request
+
+    def _containing(self, needle: str) -> list[int]:
+        """The positions of the entries whose texts contain ``needle``, in order."""
+        found, text, starts = [], self._text, self._starts
+        at = text.find(needle)
+        while at >= 0:
+            n = bisect.bisect_right(starts, at) - 1
+            found.append(n)
+            if n + 1 == len(starts):
+                break
+            at = text.find(needle, starts[n + 1])
+        return found
+
+    def view(self, chosen: dict[str, str], needle: str) -> list[Item]:
+        """The entries with every chosen facet value and containing the text (lowercased)."""
+        return self._memo(chosen, needle)[0]
+
+    def counts(self, chosen: dict[str, str], needle: str) -> dict[str, Counter[str]]:
+        """How many entries of that view have each facet value."""
+        found, counts = self._memo(chosen, needle)
+        if counts is None:
+            pairs = Counter(pair for i in found for pair in i.facets)
+            counts = defaultdict(Counter)
+            for (f, v), c in pairs.items():
+                counts[f][v] = c
+            with self._lock:
+                self._views[self._key(chosen, needle)] = (found, counts)
+        return counts
+
+    @staticmethod
+    def _key(chosen: dict[str, str], needle: str) -> tuple[tuple[str, str], ...]:
+        return (*sorted(chosen.items()), ("q", needle))
+
+    def _memo(
         self, chosen: dict[str, str], needle: str
-    ) -> tuple[list[Item], dict[str, Counter[str]]]:
-        """The entries with every chosen facet value and the text, and the facet counts among
-        them (kept for paging and for the twins)."""
-        key = (*sorted(chosen.items()), ("q", needle))
+    ) -> tuple[list[Item], dict[str, Counter[str]] | None]:
+        """A view and its counts (``None``: not counted yet), kept for paging and the twins."""
+        key = self._key(chosen, needle)
         hit = self._views.get(key)
         if hit is not None:
             return hit
-        want = list(chosen.items())
-        found = [
-            i
-            for i in self.items
-            if all(pair in i.facets for pair in want) and (not needle or needle in i.haystack)
-        ]
-        counts: dict[str, Counter[str]] = defaultdict(Counter)
-        for i in found:
-            for f, v in i.facets:
-                counts[f][v] += 1
+        sets = [self._having.get(pair, []) for pair in chosen.items()]
+        if needle:
+            sets.append(self._containing(needle.replace("\0", " ")))  # never across entries
+        if sets:
+            sets.sort(key=len)
+            keep = set(sets[0]).intersection(*sets[1:])
+            found = [self.items[n] for n in sorted(keep)]
+        else:
+            found = self.items
         with self._lock:
             while len(self._views) >= MEMO_SIZE:
                 del self._views[next(iter(self._views))]
-            self._views[key] = (found, counts)
-        return found, counts
+            self._views[key] = (found, None)
+        return found, None
 
 
 @dataclass(frozen=True)
@@ -559,7 +604,7 @@ class Listing:
 
 def listing(kind: Kind, ask: Ask, endpoint: str, **extra: Any) -> Listing:
     idx = index_of(kind)
-    found, counts = idx.view(ask.chosen, ask.q.lower())
+    found, counts = idx.view(ask.chosen, ask.q.lower()), idx.counts(ask.chosen, ask.q.lower())
     start = (ask.page - 1) * ask.per_page
     page = found[start : start + ask.per_page]
     facets = []
@@ -701,7 +746,7 @@ def search(q: str, shown: int) -> list[dict[str, Any]]:
         }
     )
     for kind in KINDS.values():
-        found = index_of(kind).view({}, needle)[0] if needle else []
+        found = index_of(kind).view({}, needle) if needle else []
         groups.append(
             {
                 "kind": kind.name,
