@@ -5,7 +5,9 @@ into an on-disk Oxigraph store and requests the pages through the Flask app in p
 network time): the claim, actor, statement and source pages of sampled resources; the home
 page, the claims list and the case timeline cold, after validated writes (10 statements each)
 and cached (the claim pages with their "How it spread", once the propagation is analysed); the
-first and the cached request of each claims-list filter and of a text search; and the list
+first and the cached request of each claims-list filter and of a text search; the index pages
+of each kind (first request: the index is built; cached), a facet, a page, a search across kinds;
+and the list
 after a write this process did not see (another instance's: the index is rebuilt). Prints
 one Markdown table.
 """
@@ -135,6 +137,24 @@ def run(statements: int, seed: int, requests: int, data_dir: Path) -> list[tuple
         again = [_get(client, path) for _ in range(5)]
         rows.append((f"claims list, {label}: first request", _ms(first)))
         rows.append((f"claims list, {label}: again", _summary(again)))
+
+    for name in ("actors", "sources", "evidence", "statements", "topics"):
+        rows.append((f"/{name}, first request (index built)", _ms(_get(client, f"/{name}"))))
+        rows.append((f"/{name}, cached", _summary([_get(client, f"/{name}") for _ in range(5)])))
+    for label, path in (
+        (
+            "/statements, speaker facet",
+            "/statements?" + urllib.parse.urlencode({"speaker": speaker}),
+        ),
+        ("/statements, page 50", "/statements?page=50"),
+        ("/statements, text search", "/statements?q=port"),
+        ("/search, text", "/search?q=port"),
+        ("/search, no match", "/search?q=zzz+no+such+text"),
+    ):
+        first = _get(client, path)
+        again = [_get(client, path) for _ in range(5)]
+        rows.append((f"{label}: first request", _ms(first)))
+        rows.append((f"{label}: again", _summary(again)))
 
     _log(f"{WRITES} validated writes")
     after: dict[str, list[float]] = {"list": [], "filtered": [], "home": [], "timeline": []}

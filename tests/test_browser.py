@@ -5,6 +5,7 @@ in CI (``CI=true``) a missing browser fails the run instead of skipping it."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -218,3 +219,28 @@ def test_case_timeline(page: Any, site: str) -> None:
     check_screenshot(page.screenshot(full_page=False), "timeline.png")
     page.set_viewport_size({"width": 390, "height": 844})
     no_horizontal_scroll(page)
+
+
+def test_home_to_an_index_to_a_resource(page: Any, site: str) -> None:
+    page.goto(site + "/")
+    page.locator("a[href='/evidence']").first.click()
+    page.wait_for_url("**/evidence")
+    total = int(page.locator("p.total strong").inner_text())
+    # narrowed by a facet: the evidence bearing on the claims about espionage
+    page.locator(".facets a[href*='topic%23espionage']").click()
+    page.wait_for_url(re.compile(r"/evidence\?topic="))
+    assert 0 < int(page.locator("p.total strong").inner_text()) < total
+    page.locator("ol.index > li > a").first.click()
+    page.wait_for_url("**/id/evidence/**")
+    assert page.locator("p.kind").inner_text().lower() == "evidence"
+    # a statement from its list, headed in words
+    page.goto(site + "/statements?stance=https://claimgraph.org/vocab/stance%23denies")
+    page.locator("ol.index > li > a").first.click()
+    page.wait_for_url("**/id/statement/**")
+    assert " denies, " in page.locator("h1").inner_text()
+    # the site's search box looks through every kind
+    page.fill("#site-q", "唐青赟")
+    page.locator("#site-q").press("Enter")
+    page.wait_for_url(re.compile(r"/search\?q="))
+    page.locator("#k-actors a[href='/id/actor/tang-qingyun']").click()
+    page.wait_for_url("**/id/actor/tang-qingyun")

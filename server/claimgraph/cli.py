@@ -127,7 +127,7 @@ def serve(
     click.echo(
         f"ClaimGraph on http://{s.host}:{s.port}/ (store: {s.store or s.data_dir or 'memory'})"
     )
-    # Compute the pages' summaries (counts, rankings, the claims index) now, not on the first
+    # Compute the pages' summaries (counts, rankings, the list indexes) now, not on the first
     # visitor's request: on a large graph they take seconds.
     threading.Thread(target=_warm_up, args=(app,), name="warm-up", daemon=True).start()
     waitress.serve(
@@ -140,7 +140,7 @@ def _warm_up(app: Any) -> None:
     if runner is not None:  # the derived graph of the data as it is at start
         runner.ensure()
     client = app.test_client()
-    for path in ("/", "/claims"):
+    for path in ("/", "/claims", "/actors", "/sources", "/evidence", "/statements", "/topics"):
         client.get(path)
 
 

@@ -18,7 +18,7 @@ from rdflib import OWL, RDF, RDFS, SH, SKOS, BNode, Graph, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
-from claimgraph import deadline, sparqlterms
+from claimgraph import deadline, prose, sparqlterms
 from claimgraph.iris import CG, CITO, ONTOLOGY, PREFIXES, SCHEMA, Iris
 from claimgraph.store import Store
 
@@ -71,6 +71,8 @@ INCOMING = (
     f"{SCHEMA}author",  # reviews by a fact-checker
 )
 
+REPORTED_BY = f"{CG}reportedBy"
+
 # What a description shows of each linking node (a statement's speaker, stance and date).
 SUMMARY = (
     f"{CG}speaker",
@@ -101,14 +103,16 @@ def _construct(store: Store, sparql: str) -> list[ox.Triple]:
 def describe_resource(store: Store, iri: str) -> list[ox.Triple] | None:
     """The bounded description of ``iri``, or ``None`` when the store says nothing about it.
 
-    Three small queries — the resource's own triples, its linking nodes, then the types and
-    labels of every IRI those mention — not one with a UNION of them: Virtuoso's planner
+    Small queries — the resource's own triples, its linking nodes (and, for a statement, the
+    statements it is reported by), then the types and labels of every IRI those mention — not
+    one with a UNION of them: Virtuoso's planner
     estimates such a UNION at hours on a large store (10M quads) and refuses to run it.
     """
     x = sparqlterms.iri(iri)
     triples = _construct(store, f"CONSTRUCT {{ {x} ?p ?o }} WHERE {{ {x} ?p ?o }}")
     if not triples:
         return None
+    own = len(triples)
     # FILTER(?p IN (…)) rather than VALUES: Oxigraph joins a VALUES block as a table of its
     # own (scanning every statement's cg:speaker, say), but applies a filter to the bound rows.
     incoming, summary = sparqlterms.iris(INCOMING, ", "), sparqlterms.iris(SUMMARY, ", ")
@@ -124,25 +128,50 @@ def describe_resource(store: Store, iri: str) -> list[ox.Triple] | None:
         OPTIONAL {{ ?in ?sp ?sv . FILTER(?sp IN ({summary})) }}
     }}""",
     )
+    # the statements this one is reported by: their speaker, stance and date, as for the ones
+    # it reports (a client shows "reported by the Wall Street Journal, 7 March 2024")
+    if any(t.predicate.value == REPORTED_BY for t in triples[:own]):
+        triples += _construct(
+            store,
+            f"""CONSTRUCT {{ ?r ?sp ?sv }} WHERE {{
+              {{ SELECT DISTINCT ?r WHERE {{ {x} {sparqlterms.iri(REPORTED_BY)} ?r }}
+                 LIMIT {INCOMING_LIMIT} }}
+              ?r ?sp ?sv . FILTER(?sp IN ({summary})) }}""",
+        )
     mentioned = dict.fromkeys(
         term.value
         for t in triples
         for term in (t.subject, t.object)
         if isinstance(term, ox.NamedNode)
     )
-    # All their (few) outgoing triples, filtered here: with FILTER(?lp IN (…)) Virtuoso scans
-    # each label property's whole index range, which grows with the store.
+    labels = _labels(store, mentioned)
+    # Those with no name (an untitled source, a statement) are told in words (``prose``) from
+    # a few more of their triples, and the names those mention.
+    named = {str(t.subject) for t in labels if t.predicate.value in LABEL_PROPERTIES}
+    more = [t for t in labels if t.predicate.value in prose.INPUTS and str(t.subject) not in named]
+    if more:
+        wanted = {
+            t.object.value
+            for t in more
+            if isinstance(t.object, ox.NamedNode) and t.object.value not in mentioned
+        }
+        more += [t for t in _labels(store, wanted) if t.predicate.value in LABEL_PROPERTIES]
     shown = {RDF_TYPE, *LABEL_PROPERTIES}
-    labels = [
-        t
-        for t in _construct(
-            store,
-            f"CONSTRUCT {{ ?m ?lp ?ml }} "
-            f"WHERE {{ VALUES ?m {{ {sparqlterms.iris(mentioned)} }} ?m ?lp ?ml }}",
-        )
-        if t.predicate.value in shown
-    ]
-    return list(dict.fromkeys(triples + labels))
+    return list(dict.fromkeys(triples + [t for t in labels if t.predicate.value in shown] + more))
+
+
+def _labels(store: Store, iris: Iterable[str]) -> list[ox.Triple]:
+    """Every outgoing triple of ``iris`` (the caller keeps the few it shows): with
+    FILTER(?lp IN (…)) Virtuoso scans each label property's whole index range, which grows
+    with the store."""
+    iris = list(iris)
+    if not iris:
+        return []
+    return _construct(
+        store,
+        f"CONSTRUCT {{ ?m ?lp ?ml }} "
+        f"WHERE {{ VALUES ?m {{ {sparqlterms.iris(iris)} }} ?m ?lp ?ml }}",
+    )
 
 
 def describe_scheme(store: Store, scheme: str) -> list[ox.Triple] | None:
@@ -277,6 +306,18 @@ class Labeller:
             key = f"<{iri}>"
             if lit is not None and key not in self.labels:
                 self.labels[key] = lit
+        # what has no name of its own, told in words from the facts the description carries
+        facts: dict[str, dict[str, list[ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple]]] = {}
+        for t in triples:
+            if t.predicate.value in prose.INPUTS and isinstance(t.subject, ox.NamedNode):
+                facts.setdefault(str(t.subject), {}).setdefault(t.predicate.value, []).append(
+                    t.object
+                )
+        named = {key: lit.value for key, lit in self.labels.items()}
+        for subject, own in facts.items():
+            lit = prose.label(own, lambda iri: named.get(f"<{iri}>"))
+            if lit is not None:
+                self.labels[subject] = lit
 
     def label(self, node: ox.NamedNode | ox.BlankNode) -> ox.Literal | None:
         return self.labels.get(str(node))

@@ -12,6 +12,7 @@ from claimgraph.pages import (
     claim,
     claims,
     home,
+    indexes,
     query,
     resources,
     timeline,
@@ -39,7 +40,7 @@ RENDERERS = {
 
 
 def init_app(app: Flask, graph: ClaimGraph) -> None:
-    _ = (home, timeline, validation)  # their routes are on bp
+    _ = (home, indexes, timeline, validation)  # their routes are on bp
     settings = app.extensions.get("claimgraph.settings", graph.settings)
     deadline.init_app(app, settings.page_timeout)
     app.register_blueprint(bp)

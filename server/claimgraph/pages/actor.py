@@ -1,6 +1,7 @@
 """The actor page: the HTML representation of ``/id/actor/<slug>`` — names in every language,
 affiliations with roles and dates, statements grouped by stance, the claims involved, and
-whom the actor reported or was reported by."""
+whom the actor reported or was reported by, and the claims about the actor (``cg:about``, or
+``schema:about``, which it specialises)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,13 @@ from claimgraph.linkeddata import alternates
 from claimgraph.pages.common import Labels, claimgraph, description, literal, select
 
 STATEMENT_LIMIT = 300
+ABOUT_LIMIT = 300
+# names of the properties the page lists that the ontology does not label
+READABLE = {
+    "http://purl.org/dc/terms/description": "description",
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#type": "kind",
+    "http://www.w3.org/2002/07/owl#sameAs": "same as",
+}
 
 
 def render(path: str, iri: str, triples: list[ox.Triple]) -> str:
@@ -50,8 +58,14 @@ def render(path: str, iri: str, triples: list[ox.Triple]) -> str:
           UNION {{ ?other cg:reportedBy ?mine BIND("of" AS ?dir) }}
           ?other cg:speaker ?who }} LIMIT 200""",
     )
+    about = select(
+        cg,
+        f"""SELECT DISTINCT ?claim WHERE {{
+          {{ ?claim cg:about {a} }} UNION {{ ?claim schema:about {a} }}
+          ?claim a cg:Claim }} ORDER BY ?claim LIMIT {ABOUT_LIMIT}""",
+    )
     iris = {iri}
-    for group in (own, affiliations, members, statements, reporting):
+    for group in (own, affiliations, members, statements, reporting, about):
         for r in group:
             iris.update(v.value for v in r.values() if isinstance(v, ox.NamedNode))
     labels = Labels(cg, iris)
@@ -60,7 +74,7 @@ def render(path: str, iri: str, triples: list[ox.Triple]) -> str:
     names.sort(key=lambda t: (t.lang != "en", t.lang or ""))
     other_names = [literal(r["o"]) for r in own if r["p"].value == f"{SCHEMA}alternateName"]
     details = [
-        (labels.term(r["p"]), labels.term(r["o"]))
+        (Term(READABLE.get(r["p"].value) or labels.text(r["p"].value)), labels.term(r["o"]))
         for r in own
         if r["p"].value not in (f"{SCHEMA}name", f"{SCHEMA}alternateName")
     ]
@@ -102,6 +116,8 @@ def render(path: str, iri: str, triples: list[ox.Triple]) -> str:
         ],
         by_stance=sorted(by_stance.items()),
         claims=sorted(claims.values(), key=lambda t: t.text),
+        about=sorted((labels.term(r["claim"]) for r in about), key=lambda t: t.text),
+        about_truncated=len(about) >= ABOUT_LIMIT,
         reported_by=[
             (labels.term(r["who"]), labels.term(r["other"]), labels.term(r["mine"]))
             for r in reporting

@@ -9,7 +9,7 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Blueprint, current_app
 
-from claimgraph import deadline, sparqlterms
+from claimgraph import deadline, prose, sparqlterms
 from claimgraph.core import ClaimGraph
 from claimgraph.describe import (
     LABEL_PROPERTIES,
@@ -52,13 +52,16 @@ def values(iris: Iterable[str]) -> str:
 
 
 class Labels:
-    """Best labels (English first) of the IRIs a page shows, fetched in one query."""
+    """Best labels (English first) of the IRIs a page shows, fetched in one query; those with
+    no name of their own (statements, untitled sources, assessments…) told in words
+    (``claimgraph.prose``), from one more query for the names those words need."""
 
-    def __init__(self, cg: ClaimGraph, iris: Iterable[str]) -> None:
+    def __init__(self, cg: ClaimGraph, iris: Iterable[str], *, prose_labels: bool = True) -> None:
         self.cg = cg
         self.prefixes = cg.iris.prefixes()
         wanted = sorted({i for i in iris if i})
         found: dict[str, dict[str, list[ox.Literal]]] = {}
+        facts: dict[str, dict[str, list[Any]]] = {}
         shown = set(LABEL_PROPERTIES)
         for start in range(0, len(wanted), 400):
             chunk = wanted[start : start + 400]
@@ -70,8 +73,11 @@ class Labels:
                 f"LIMIT {len(chunk) * 200}",
             )
             for r in rows:
-                if r["p"].value in shown and isinstance(r.get("l"), ox.Literal):
-                    found.setdefault(r["x"].value, {}).setdefault(r["p"].value, []).append(r["l"])
+                p = r["p"].value
+                if p in shown and isinstance(r.get("l"), ox.Literal):
+                    found.setdefault(r["x"].value, {}).setdefault(p, []).append(r["l"])
+                if prose_labels and p in prose.INPUTS and "l" in r:
+                    facts.setdefault(r["x"].value, {}).setdefault(p, []).append(r["l"])
         self.labels: dict[str, ox.Literal] = {}
         for iri, by_prop in found.items():
             for p in LABEL_PROPERTIES:
@@ -79,6 +85,14 @@ class Labels:
                 if lit is not None:
                     self.labels[iri] = lit
                     break
+        if facts:
+            names = Labels(
+                cg, (n for f in facts.values() for n in prose.named(f)), prose_labels=False
+            )
+            for iri, f in facts.items():
+                lit = prose.label(f, lambda x: names.labels[x].value if x in names.labels else None)
+                if lit is not None:
+                    self.labels[iri] = lit
 
     def term(self, node: Any) -> Term:
         """A ``Term`` for an IRI (a link only when ``Iris.href`` gives one) or a literal."""

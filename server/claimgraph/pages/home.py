@@ -11,6 +11,7 @@ from flask import render_template, url_for
 from claimgraph.iris import VOID_PATH
 from claimgraph.linkeddata import cached
 from claimgraph.pages.common import Labels, bp, claimgraph, select, values
+from claimgraph.pages.indexes import KINDS as INDEXES
 from claimgraph.stats import Stats, collect
 
 CONTESTED_LIMIT = 10
@@ -85,4 +86,9 @@ def home() -> str:
         void=VOID_PATH,
         sparql=url_for("sparql.sparql"),
         claims=url_for("pages.claims"),
+        lists={
+            "claims": url_for("pages.claims"),
+            **{name: url_for(f"pages.index_{name}") for name in INDEXES},
+        },
+        search=url_for("pages.search_page"),
     )

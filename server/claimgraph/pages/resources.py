@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 from flask import render_template
 
-from claimgraph import sparqlterms
+from claimgraph import prose, sparqlterms
 from claimgraph.claimreview import page_markup
 from claimgraph.describe import Labeller, Term, section
 from claimgraph.linkeddata import alternates, page_labels
@@ -63,9 +63,9 @@ def _statement(iri: str) -> list[Extra]:
     return [
         _table(
             "Reporting chain",
-            ["", "statement", "speaker", "stance", "date"],
+            ["", "statement", "speaker"],
             rows,
-            ["where", "step", "speaker", "stance", "date"],
+            ["where", "step", "speaker"],
         )
     ]
 
@@ -79,13 +79,38 @@ def _source(iri: str) -> list[Extra]:
           ?st cg:speaker ?speaker ; cg:stance ?stance ; cg:claim ?claim ; cg:date ?date .
         }} ORDER BY STR(?date) ?st LIMIT {LIMIT}""",
     )
+    translations = select(
+        claimgraph(),
+        f"""SELECT ?dir ?other ?lang ?by WHERE {{
+          {{ {s} cg:translationOf ?other BIND("of" AS ?dir) }}
+          UNION {{ ?other cg:translationOf {s} BIND("to" AS ?dir) }}
+          OPTIONAL {{ ?other cg:language ?lang }}
+          OPTIONAL {{ ?t cg:translationOf ?o ; cg:translatedBy ?by
+                      FILTER(?t = ?other || ?t = {s}) FILTER(?o = ?other || ?o = {s}) }}
+        }} LIMIT {LIMIT}""",
+    )
+    for r in translations:
+        if "lang" in r:
+            r["lang"] = ox.Literal(prose.language_name(r["lang"].value))
     return [
         _table(
+            "Translation of",
+            ["original", "its language", "translated by"],
+            [r for r in translations if r["dir"].value == "of"],
+            ["other", "lang", "by"],
+        ),
+        _table(
+            "Translations",
+            ["translation", "language", "translated by"],
+            [r for r in translations if r["dir"].value == "to"],
+            ["other", "lang", "by"],
+        ),
+        _table(
             "Statements in this source",
-            ["date", "speaker", "stance", "claim", "statement"],
+            ["statement", "speaker", "claim"],
             rows,
-            ["date", "speaker", "stance", "claim", "st"],
-        )
+            ["st", "speaker", "claim"],
+        ),
     ]
 
 
