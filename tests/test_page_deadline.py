@@ -90,8 +90,14 @@ def test_summaries_are_not_cut_by_the_request_deadline(validator: Validator) -> 
     first = client.get("/", headers={"Accept": "text/html"})
     assert first.status_code == 503  # the page's own label query came after its deadline
     store.pause = 0.0
-    queries = store.queries
-    assert client.get("/", headers={"Accept": "text/html"}).status_code == 200
-    # the summaries were kept: this request ran only the page's label query
-    assert store.queries - queries == 1
+
+    def queries_of_a_request() -> int:
+        before = store.queries
+        assert client.get("/", headers={"Accept": "text/html"}).status_code == 200
+        return store.queries - before
+
+    # the summaries were kept: this request ran only the page's label lookup, as every later
+    # one does (one whose summaries had been cut would compute them now: five queries more)
+    second = queries_of_a_request()
+    assert second == queries_of_a_request() and second <= 2
     cg.close()
