@@ -274,7 +274,9 @@ def _battery(run: Callable[[str], int], opts: Options) -> dict[str, Timing]:
 def _service_settings(opts: Options, **fields: Any) -> Settings:
     """The service as ``claimgraph serve`` runs it, with room for the battery's big queries
     (each row of the embedded store then turns its in-memory copies and result cache on)."""
-    fields = {"query_memory": 0, "query_cache_bytes": 0, **fields}
+    # The propagation analysis (the derived graph, rerun after each write) would run beside
+    # the measurements, in this process (at 100k statements: minutes, and 9 GB).
+    fields = {"query_memory": 0, "query_cache_bytes": 0, "propagation": False, **fields}
     return Settings(seed=False, query_timeout=opts.rdflib_limit_s * 5, max_rows=1_000_000, **fields)
 
 
