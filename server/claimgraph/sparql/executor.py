@@ -66,9 +66,10 @@ log = logging.getLogger(__name__)
 
 # Seconds a new worker process may take to start and say hello.
 WORKER_START_TIMEOUT = 60.0
-# Resident memory of an in-memory copy per byte of the RocksDB checkpoint it is loaded from
-# (measured: 436 MB for a 183 MB checkpoint of 1.03M quads; rounded up).
-MEMORY_PER_DISK_BYTE = 2.5
+# Memory of an in-memory copy per byte of the RocksDB checkpoint it is loaded from, at the
+# load's peak (measured on a 183 MB checkpoint of 1.03M quads: the copy holds 436 MB, and the
+# load adds the N-Triples text of the largest graph, about 210 MB).
+MEMORY_PER_DISK_BYTE = 3.5
 
 
 class NotAcceptableResult(Exception):
