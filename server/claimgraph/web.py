@@ -30,6 +30,7 @@ EXPOSED_HEADERS = [
     "Location",
     "Retry-After",
     "WWW-Authenticate",
+    "X-ClaimGraph-Cache",
     "X-ClaimGraph-Row-Limit",
     "X-ClaimGraph-Truncated",
 ]

@@ -34,7 +34,13 @@ from claimgraph.httperrors import log_server_error
 from claimgraph.iris import PREFIXES
 from claimgraph.negotiation import negotiate
 from claimgraph.sparql import protocol, safety, service, worker
-from claimgraph.sparql.executor import NotAcceptableResult, QueryExecutor, default_workers
+from claimgraph.sparql.cache import ResultCache
+from claimgraph.sparql.executor import (
+    NotAcceptableResult,
+    QueryExecutor,
+    default_query_memory,
+    default_workers,
+)
 from claimgraph.sparql.protocol import Formats, Operation
 from claimgraph.sparql.update import UpdateEvaluator, WhereDataset, masked, split_operations
 from claimgraph.sparql.worker import Job, Outcome
@@ -49,6 +55,7 @@ HTML = "text/html"
 SD_TYPES = [t for t in protocol.RDF_MEDIA if t != "application/json"]
 TRUNCATED = "X-ClaimGraph-Truncated"
 ROW_LIMIT = "X-ClaimGraph-Row-Limit"
+CACHE = "X-ClaimGraph-Cache"
 
 
 class SparqlService:
@@ -80,7 +87,13 @@ class SparqlService:
             wait=s.query_wait,
             client_limit=s.query_client_limit,
             isolate_network=not allow,
+            memory=(s.query_memory if s.query_memory is not None else default_query_memory())
+            if self.isolated
+            else 0,
         )
+        # Results are kept per write generation, which tells every change only while this
+        # process owns the store (another instance may write to a remote one).
+        self.cache = ResultCache(s.query_cache_bytes if self.isolated else 0)
         self.instance = uuid.uuid4().hex[:8]  # ETags of one process never match another's
         self._description: tuple[tuple[int, str], bytes, str] | None = None
 
@@ -253,7 +266,8 @@ def _etag(op: Operation, formats: Formats) -> str:
 
 
 def run_query(op: Operation, formats: Formats) -> Outcome:
-    """Check and run a query in a worker; used by the routes and by the query page."""
+    """Check and run a query in a worker, or answer it from the result cache (then the outcome
+    says ``cached``); used by the routes and by the query page."""
     svc = sparql_service()
     assert op.query is not None
     analysis = safety.check(op.query, svc.limits, "query")
@@ -272,8 +286,14 @@ def run_query(op: Operation, formats: Formats) -> Outcome:
         max_bytes=svc.settings.max_result_bytes,
         prefixes=tuple(PREFIXES.items()),
     )
+    generation = svc.graph.generation  # before the query: its snapshot is this one or later
+    kept = svc.cache.get(job, generation)
+    if kept is not None:
+        return dataclasses.replace(kept, cached=True)
     try:
-        return execute(svc, job, analysis)
+        outcome = execute(svc, job, analysis)
+        svc.cache.put(job, generation, outcome)
+        return outcome
     except NotAcceptableResult as err:
         kind = "SELECT/ASK results" if str(err) != "triples" else "CONSTRUCT/DESCRIBE results"
         raise NotAcceptable(
@@ -334,6 +354,7 @@ def _query(op: Operation) -> Response:
     outcome = run_query(op, formats)
     response = Response(outcome.body, content_type=formats.media_type(outcome.kind))
     response.headers["Vary"] = "Accept"
+    response.headers[CACHE] = "hit" if outcome.cached else "miss"
     if etag is not None:
         response.set_etag(etag, weak=True)
     if outcome.truncated:

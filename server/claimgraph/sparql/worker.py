@@ -1,6 +1,12 @@
 """A query worker process: opens a store snapshot read-only, runs one job at a time and sends
 back the result already serialized (Oxigraph's serializers), cut at the row and byte caps.
 
+When the executor gives it a memory slot, it also copies the snapshot into an in-memory store,
+in a background thread (Oxigraph releases the GIL while it dumps and loads), and answers from
+that copy once it is complete: whole-graph queries run 3-4x faster there than through RocksDB.
+Jobs never wait for a copy: until it is loaded they read the snapshot on disk, and a copy only
+answers jobs for the very snapshot it was loaded from (so it is never older than the disk).
+
 It imports only pyoxigraph and the format table, and first moves itself into an empty network
 namespace when the OS allows it, so that even a query the static checks missed cannot reach
 another host. ``execute`` is also called in-process by tests.
@@ -10,10 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import gc
 import io
 import json
 import sys
+import threading
 from dataclasses import dataclass
 from itertools import islice
 from multiprocessing.connection import Connection
@@ -60,6 +68,8 @@ class Outcome:
     format: str | None  # the results or RDF format name the body is in
     truncated: bool = False
     rows: int = 0
+    memory: bool = False  # answered from the worker's in-memory copy of the snapshot
+    cached: bool = False  # answered from the endpoint's result cache
 
 
 class NotAcceptableResult(Exception):
@@ -210,22 +220,106 @@ def isolate_network() -> bool:
     )
 
 
+class MemoryCopy:
+    """An in-memory copy of one snapshot, loaded in a background thread.
+
+    ``want(path)`` asks for a copy of ``path`` (dropping a copy of another one first: a worker
+    holds at most one, and an older snapshot is not asked for again); ``get(path)`` is the
+    copy once it is complete. One load runs at a time; a request made meanwhile runs next,
+    and a load whose snapshot is no longer wanted is thrown away.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._store: ox.Store | None = None
+        self._path: str | None = None  # the snapshot the complete copy holds
+        self._wanted: str | None = None  # next to load
+        self.loading: str | None = None  # being read now (the executor must not delete it)
+        self.loads = 0  # completed, for tests
+
+    def get(self, path: str) -> ox.Store | None:
+        with self._lock:
+            return self._store if self._path == path else None
+
+    def want(self, path: str) -> None:
+        with self._lock:
+            if path in (self._path, self.loading, self._wanted):
+                return
+            self._store, self._path = None, None  # its memory goes before the next copy's
+            self._wanted = path
+            start = self.loading is None
+            if start:
+                self.loading = path  # claimed now: the thread's first iteration takes it
+        if start:
+            threading.Thread(target=self._run, name="snapshot-copy", daemon=True).start()
+
+    def drop(self) -> None:
+        with self._lock:
+            self._store, self._path, self._wanted = None, None, None
+
+    def state(self) -> tuple[str | None, str | None]:
+        """(the snapshot being loaded, the snapshot held), for the executor."""
+        with self._lock:
+            return self.loading, self._path
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                path, self._wanted = self._wanted, None
+                self.loading = path
+                if path is None:
+                    return
+            try:
+                copy = load_copy(path)
+            except Exception:  # a snapshot deleted under the load: the next job asks again
+                copy = None
+            with self._lock:
+                if copy is not None and self._wanted is None:
+                    self._store, self._path = copy, path
+                    self.loads += 1
+            del copy
+            gc.collect()
+
+
+def load_copy(snapshot: str) -> ox.Store:
+    """An in-memory store holding what the snapshot holds: its graphs dumped and loaded in
+    Oxigraph's native code, one graph at a time (the N-Triples text of one graph is the only
+    extra memory of the load)."""
+    source = ox.Store.read_only(snapshot)
+    copy = ox.Store()
+    graphs: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = [ox.DefaultGraph()]
+    graphs.extend(source.named_graphs())
+    for graph in graphs:
+        data = source.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+        if data:
+            copy.bulk_load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+        if isinstance(graph, ox.NamedNode | ox.BlankNode):
+            copy.add_graph(graph)  # an empty named graph is still a graph
+    return copy
+
+
 def main(conn: Connection, isolate: bool) -> None:
-    """The worker loop: receive (snapshot path, job, keep open), send (status, payload)."""
-    isolated = isolate_network() if isolate else False
+    """The worker loop: receive (snapshot path, job, keep open, memory slot), send (status,
+    payload, (snapshot being copied, snapshot copied))."""
+    isolated = isolate_network() if isolate else False  # before any thread starts
     if not _send(conn, ("ready", isolated)):
         return
     store: ox.Store | None = None
     opened: str | None = None
+    memory = MemoryCopy()
     while True:
         try:
-            snapshot, job, keep = conn.recv()
+            snapshot, job, keep, use_memory = conn.recv()
         except (EOFError, OSError):
             return
         reply: tuple[str, Any]
+        copy = memory.get(snapshot) if use_memory and keep else None
         try:
             if job.check_update:
                 reply = ("ok", execute(None, job))
+            elif copy is not None:
+                store, opened = None, None  # the copy replaces it (and its RocksDB caches)
+                reply = ("ok", dataclasses.replace(execute(copy, job), memory=True))
             else:
                 if snapshot != opened or store is None:
                     # Forget the old one first: if this open fails, a later job for the old
@@ -241,10 +335,16 @@ def main(conn: Connection, isolate: bool) -> None:
             reply = ("not-acceptable", str(err))
         except Exception as err:  # the worker must answer every job and stay up
             reply = ("error", f"{type(err).__name__}: {err}")
+        del copy
         if not keep and not job.check_update:
             store, opened = None, None
             gc.collect()
-        if not _send(conn, reply):
+        if not job.check_update and keep:
+            if use_memory:
+                memory.want(snapshot)  # after this job, in the background
+            else:
+                memory.drop()
+        if not _send(conn, (*reply, memory.state())):
             return
 
 
