@@ -551,6 +551,27 @@ def test_a_write_on_a_connection_the_server_closed_is_not_sent_again(
     assert server.connections == 1 and server.kinds() == ["query", "update"]
 
 
+def test_a_read_whose_answer_breaks_http_is_sent_again_once_on_another_connection(
+    scripted: Callable[..., tuple[Scripted, RemoteStore]],
+) -> None:
+    """An answer whose framing is broken (here: a Content-Length that is not a number) leaves
+    nothing usable on its connection: a read goes again, once, on a new one; an update is not
+    sent again (it may have run)."""
+    answered = itertools.count(1)
+
+    def respond(number: int, kind: str, text: str) -> Reply:
+        if next(answered) == 1:
+            return Reply("200 OK\r\nContent-Length: x", JSON, COUNT)
+        return ok(COUNT) if kind == "query" else Reply("200 OK\r\nContent-Length: x", JSON, b"")
+
+    server, store = scripted(respond)
+    assert store.count() == 3
+    assert server.connections == 2 and server.kinds() == ["query", "query"]
+    with pytest.raises(StoreError, match="may or may not have been applied"):
+        store.apply(Delta(add=[QUAD]))
+    assert server.kinds() == ["query", "query", "update"]
+
+
 def test_an_answer_after_the_timeout_is_not_taken_for_the_next_one(
     scripted: Callable[..., tuple[Scripted, RemoteStore]],
 ) -> None:

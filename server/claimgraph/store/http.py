@@ -134,6 +134,13 @@ class Http:
                 # The server closed the kept connection as the request went out (it restarted,
                 # or its keep-alive ran out): a read is sent again, once.
                 return self._exchange(url, form, accept, deadline, retry=False)
+            except httpx.RemoteProtocolError:
+                # An answer that breaks HTTP's framing mid-way (seen from Virtuoso under load)
+                # leaves nothing to read on that connection, which is closed: a read is sent
+                # again, once, on another; an update never is.
+                if not idempotent:
+                    raise
+                return self._exchange(url, form, accept, deadline, retry=False)
         except (_Expired, httpx.TimeoutException) as err:
             raise StoreTimeout(
                 f"the SPARQL store at {url} did not answer within {timeout:g} s"
