@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 
+from tests import test_browser
 from tests.conftest import ROOT
-from tests.test_browser import browser, page, site  # noqa: F401 - fixtures
+
+# the browser, the page and the live site of the browser tests
+browser, page, site = test_browser.browser, test_browser.page, test_browser.site
 
 AXE = ROOT / "tests" / "vendor" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
@@ -83,8 +86,8 @@ def test_no_axe_violations(page: Any, site: str, name: str) -> None:
     page.goto(site + path_of(site, name))
     page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
     violations = page.evaluate(
-        """async () => (await axe.run()).violations.map(v =>
-             `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)"""
+        """async () => (await axe.run()).violations.map(v => `${v.id} (${v.impact}): `
+             + `${v.help} at ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)"""
     )
     assert violations == [], f"{name}:\n" + "\n".join(violations)
 
