@@ -17,8 +17,8 @@ import pytest
 from tests import test_browser
 from tests.conftest import ROOT
 
-# the browser, the page and the live site of the browser tests
-browser, page, site = test_browser.browser, test_browser.page, test_browser.site
+# a page of the session's browser, and the live site, as the browser tests have them
+page, site = test_browser.page, test_browser.site
 
 AXE = ROOT / "tests" / "vendor" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
@@ -84,6 +84,7 @@ def test_no_horizontal_scroll_on_a_phone(page: Any, site: str, name: str) -> Non
 @pytest.mark.parametrize("name", PAGES)
 def test_no_axe_violations(page: Any, site: str, name: str) -> None:
     page.goto(site + path_of(site, name))
+    page.wait_for_load_state("networkidle")  # the query page's editor has drawn its results
     page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
     violations = page.evaluate(
         """async () => (await axe.run()).violations.map(v => `${v.id} (${v.impact}): `
@@ -123,3 +124,33 @@ def test_neighbourhood_edges_coloured_by_stance(page: Any, site: str) -> None:
         edge = svg.locator(f"path.edge.{stance}").first
         colour = edge.evaluate("e => getComputedStyle(e).stroke")
         assert colour not in ("", "none", "rgb(187, 187, 187)"), f"{stance} has no colour"
+
+
+def test_the_query_editor_runs_a_query_without_console_errors(page: Any, site: str) -> None:
+    """YASGUI, vendored and served from /static, under the query page's CSP: it loads, runs
+    a query against this server and shows the rows, with no error (a CSP report is one)."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(site + "/sparql")
+    page.wait_for_selector("#yasgui .CodeMirror")
+    assert page.locator("#plain-query").is_hidden()  # the editor took the plain form's place
+    query = "SELECT ?claim WHERE { ?claim a <https://claimgraph.org/ontology#Claim> } LIMIT 7"
+    page.evaluate(f"document.querySelector('#yasgui .CodeMirror').CodeMirror.setValue({query!r})")
+    with page.expect_response(lambda r: r.url.endswith("/sparql") and r.request.method == "POST"):
+        page.locator("#yasgui .yasqe_queryButton").click()
+    rows = page.locator("#yasgui .yasr table tbody tr")
+    rows.first.wait_for()
+    assert rows.count() == 7
+    assert page.locator("#yasgui .yasr tbody a[href^='/id/claim/']").count() == 7
+    assert errors == []
+
+
+def test_without_the_editor_the_plain_form_runs_the_query(page: Any, site: str) -> None:
+    """Progressive enhancement: when YASGUI does not load, the plain form is there and works."""
+    page.route("**/static/yasgui/yasgui.min.js", lambda route: route.abort())
+    page.goto(site + "/sparql")
+    assert page.locator("#yasgui").is_hidden()
+    page.locator("#plain-query button[type=submit]").click()
+    page.wait_for_selector("#plain-query table tbody tr")
+    assert page.locator("#plain-query tbody a[href^='/id/claim/']").count() > 0

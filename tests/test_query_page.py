@@ -3,12 +3,16 @@ and what the downloads are called."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask.testing import FlaskClient
 
 from claimgraph.app import create_app
 from claimgraph.config import Settings
 from claimgraph.core import ClaimGraph
+from claimgraph.security import CONTENT_SECURITY_POLICY, YASGUI_STYLE
+from tests.conftest import ROOT
 from tests.pages_helpers import HTML
 
 ASK = "ASK { ?s ?p ?o }"
@@ -55,3 +59,27 @@ def test_downloads_are_named_by_content(
 def test_a_protocol_client_gets_no_file_name(client: FlaskClient) -> None:
     reply = client.get("/sparql", query_string={"query": SELECT}, headers={"Accept": "text/csv"})
     assert reply.status_code == 200 and "Content-Disposition" not in reply.headers
+
+
+def test_only_the_query_page_allows_the_editors_one_style(client: FlaskClient) -> None:
+    """YASGUI's column resizer adds one fixed <style>: its hash is allowed on the query page's
+    HTML only, never inline script, eval or other inline style."""
+    page = client.get("/sparql", headers=HTML).headers["Content-Security-Policy"]
+    assert f"style-src 'self' {YASGUI_STYLE};" in page
+    assert "unsafe" not in page and "script-src 'self';" in page
+    for path, accept in (("/", "text/html"), ("/sparql?query=ASK{}", "application/json")):
+        policy = client.get(path, headers={"Accept": accept}).headers["Content-Security-Policy"]
+        assert policy == CONTENT_SECURITY_POLICY, path
+
+
+def test_the_editor_is_vendored_with_its_licence(client: FlaskClient) -> None:
+    body = client.get("/sparql", headers=HTML).get_data(as_text=True)
+    for asset in ("/static/yasgui/yasgui.min.js", "/static/yasgui/yasgui.min.css"):
+        assert f'"{asset}"' in body
+        assert client.get(asset).status_code == 200
+    licence = ROOT / "server" / "claimgraph" / "static" / "yasgui" / "LICENSE"
+    assert "MIT" in licence.read_text(encoding="utf-8")
+    scripts = re.findall(r'<script src="([^"]+)"', body) + re.findall(
+        r'<link rel="stylesheet" href="([^"]+)"', body
+    )
+    assert scripts and all(src.startswith("/static/") for src in scripts)  # served here, no CDN
