@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 import urllib.request
 from functools import cache
 from typing import Any
@@ -154,3 +155,11 @@ def test_without_the_editor_the_plain_form_runs_the_query(page: Any, site: str) 
     page.locator("#plain-query button[type=submit]").click()
     page.wait_for_selector("#plain-query table tbody tr")
     assert page.locator("#plain-query tbody a[href^='/id/claim/']").count() > 0
+
+
+def test_the_editor_shows_markup_in_results_as_text(page: Any, site: str) -> None:
+    query = 'SELECT ?v WHERE { VALUES ?v { "<b id=\\"injected\\">x</b>" } }'
+    page.goto(site + "/sparql?" + urllib.parse.urlencode({"query": query}))
+    page.locator("#yasgui .yasr table tbody tr").first.wait_for()
+    assert page.locator("#injected").count() == 0
+    assert '<b id="injected">' in page.locator("#yasgui .yasr tbody").inner_text()
