@@ -14,6 +14,7 @@ from claimgraph.config import Settings
 from claimgraph.core import ClaimGraph
 from claimgraph.store import Delta
 from claimgraph.validation import Validator
+from tests.chromium import browser  # noqa: F401  (the session's Chromium, started on first use)
 from tests.virtuoso import virtuoso  # noqa: F401  (the session's Virtuoso, started on first use)
 
 # Hypothesis budgets (tests/test_fuzz.py), chosen by HYPOTHESIS_PROFILE. "ci", the default, is

@@ -116,3 +116,16 @@ def test_claim_text_and_iris_are_escaped(settings: Settings, seeded: ClaimGraph)
 
 def test_unknown_claim_is_404(client: FlaskClient) -> None:
     assert client.get("/id/claim/no-such-claim", headers={"Accept": "text/html"}).status_code == 404
+
+
+def test_related_claims_are_listed_once_per_pair(client: FlaskClient) -> None:
+    """cg:contradicts is symmetric: a pair the data states both ways is one line, and a
+    specific relation hides "related to" for the same claim."""
+    body = html(client, "/id/claim/zpmc-installs-modems-at-factory")
+    related = body[body.index('id="h-related"') :]
+    related = related[: related.index("</section>")]
+    links = re.findall(r'<li><span class="rel">([^<]*)</span> <a href="([^"]+)"', related)
+    hrefs = [href for _, href in links]
+    assert len(links) >= 2 and len(hrefs) == len(set(hrefs)), links
+    assert ("contradicts", "/id/claim/zpmc-cranes-have-no-modems-unless-requested") in links
+    assert "contradicted by" not in related

@@ -534,3 +534,28 @@ def test_blank_node_claims_are_left_out(settings: Settings, seeded: ClaimGraph) 
     )
     index = rebuilt(create_app(settings, graph=seeded), seeded)
     assert index.entries and all(iri.startswith("https://") for iri in index.entries)
+
+
+def test_the_filter_form_lands_on_a_url_without_empty_fields(client: FlaskClient) -> None:
+    # what the form submits: every field, most of them empty
+    form = {"q": "", "topic": "", "speaker": "", "stance": "denies", "verdict": "", "from": ""}
+    reply = client.get("/claims", query_string=form)
+    assert reply.status_code == 302
+    assert reply.headers["Location"] == "/claims?stance=denies"
+    assert client.get("/claims?q=&lang=").headers["Location"] == "/claims"
+    assert client.get("/claims?stance=denies").status_code == 200  # a clean URL stays
+
+
+def test_a_bad_filter_shows_the_form_with_the_error(client: FlaskClient) -> None:
+    reply = client.get("/claims?from=soon&stance=denies", headers={"Accept": "text/html"})
+    assert reply.status_code == 400
+    body = reply.get_data(as_text=True)
+    assert 'role="alert"' in body and "from must be a date" in body
+    assert '<form class="filters"' in body and 'value="soon"' in body  # to correct it there
+    assert '<option value="denies" selected>' in body
+
+
+def test_the_list_downloads_are_named_by_content(client: FlaskClient) -> None:
+    for fmt in ("csv", "json"):
+        reply = client.get(f"/claims.{fmt}")
+        assert reply.headers["Content-Disposition"] == f'inline; filename="claims.{fmt}"'

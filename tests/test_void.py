@@ -148,3 +148,17 @@ def test_recounted_after_a_write(validator: Validator) -> None:
         after = void(url).value(DATASET, VOID.triples)
         assert after == Literal(cg.store.count()) and after != before
     cg.close()
+
+
+def test_every_graph_it_names_has_a_page(live: tuple[str, ClaimGraph]) -> None:
+    """Graphs loaded from files that say nothing of themselves (the ontology's) are still
+    resources with a page that links their dumps."""
+    url, _ = live
+    g = void(url)
+    graphs = [str(s) for s in g.subjects(VOID.triples, None) if str(s).startswith(f"{BASE}graph/")]
+    assert f"{BASE}graph/vocab" in graphs and len(graphs) >= 5
+    for graph in graphs:
+        page = fetch(url + "/" + graph.removeprefix(BASE), {"Accept": "text/html"})
+        assert page.status == 200, graph
+        assert "/dumps/graph/" in page.text()
+    assert fetch(f"{url}/graph/no-such-graph", {"Accept": "text/html"}).status == 404

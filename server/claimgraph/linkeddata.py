@@ -366,13 +366,28 @@ def _describe(iri: str) -> list[ox.Triple] | None:
 # -- routes ------------------------------------------------------------------------------------
 
 
-def serve_resource(folder: str, name: str, *, rich: bool = True) -> Response:
+def _describe_graph(iri: str) -> list[ox.Triple] | None:
+    # A named graph exists as soon as it holds a triple, described or not (the ontology's
+    # graphs are loaded from files that say nothing of themselves): its page links its dumps.
+    triples = _describe(iri)
+    if triples is None and claimgraph().store.has_graph(ox.NamedNode(iri)):
+        return []
+    return triples
+
+
+def serve_resource(
+    folder: str,
+    name: str,
+    *,
+    rich: bool = True,
+    describe: Callable[[str], list[ox.Triple] | None] = _describe,
+) -> Response:
     """``<folder>/<name>[.suffix]``: the description of the IRI that path stands for.
     ``rich``: HTML by the browsing UI's page for the kind (``/id/<kind>/…``), if it has one;
     else the generic description (resources beneath a claim or statement)."""
     stem, suffix = split_suffix(name)
     path = f"{folder}/{stem}"
-    return _serve_description(path, suffix, _describe, _resource_html(path, rich))
+    return _serve_description(path, suffix, describe, _resource_html(path, rich))
 
 
 @bp.get("/id/<kind>/<slug>")
@@ -384,13 +399,13 @@ def data_resource(kind: str, slug: str) -> Response:
 @bp.get("/graph/<name>")
 def graph_resource(name: str) -> Response:
     """A named graph's IRI: its PROV description, with links to its dumps."""
-    return serve_resource("/graph", name)
+    return serve_resource("/graph", name, describe=_describe_graph)
 
 
 @bp.get("/graph/derived/<name>")
 def derived_graph_resource(name: str) -> Response:
     """A graph ClaimGraph derives from the others (``/graph/derived/propagation``)."""
-    return serve_resource("/graph/derived", name)
+    return serve_resource("/graph/derived", name, describe=_describe_graph)
 
 
 @bp.get("/.well-known/genid/<name>")

@@ -33,8 +33,11 @@ from claimgraph.propagation.views import claim_propagation
 
 STATEMENT_LIMIT = 200
 NOTHING = sparqlterms.iri("urn:x-none")  # fills a VALUES block that would be empty
+# (name of the relation from this claim, name of it towards this claim); symmetric relations
+# (owl:SymmetricProperty in the ontology) read the same both ways, so a pair stated in both
+# directions is listed once.
 RELATED = {
-    f"{CG}contradicts": ("contradicts", "contradicted by"),
+    f"{CG}contradicts": ("contradicts", "contradicts"),
     f"{CG}sameClaimAs": ("same claim as", "same claim as"),
     f"{CG}partOf": ("part of", "has part"),
     f"{CG}relatedClaim": ("related to", "related to"),
@@ -273,11 +276,24 @@ def render(path: str, iri: str, triples: list[ox.Triple]) -> str:
         if r["o"].value != iri:
             related.append((out_name if r["dir"].value == "out" else in_name, labels.term(r["o"])))
     related = sorted(set_unique(related), key=lambda x: (x[0], x[1].text))
+    # "related to" says less than any other relation to the same claim: keep the specific one
+    specific = {t.iri for name, t in related if name != "related to"}
+    related = [(n, t) for n, t in related if n != "related to" or t.iri not in specific]
 
-    nodes = [Node("speaker", labels.text(s.speaker.iri or ""), s.speaker.href) for s in statements]
+    nodes = [
+        Node(
+            "speaker",
+            labels.text(s.speaker.iri or ""),
+            s.speaker.href,
+            [(f"stance-{s.stance_key}", s.stance.text)],
+        )
+        for s in statements
+    ]
     nodes += [Node("source", labels.text(s.source.iri or ""), s.source.href) for s in statements]
     nodes += [
-        Node("evidence", a.evidence.text, a.evidence.href) for v in evidence.values() for a in v
+        Node("evidence", a.evidence.text, a.evidence.href, [(f"direction-{d}", d)])
+        for d, v in evidence.items()
+        for a in v
     ]
     nodes += [Node("claim", t.text, t.href) for _, t in related]
     title = texts[0] if texts else labels.term(ox.NamedNode(iri))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import dataclasses
 import io
 import itertools
 import json
@@ -18,9 +19,11 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from sys import intern
 from typing import Any
+from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from flask import Flask, Response, current_app, render_template, request, url_for
+from flask import Flask, Response, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from claimgraph import sparqlterms
 from claimgraph.core import ClaimGraph
@@ -66,6 +69,25 @@ class Query:
     per_page: int = PER_PAGE
 
     @classmethod
+    def unchecked(cls, args: Any) -> Query:
+        """The filters as given, unchecked: only to fill the form again beside an error."""
+
+        def arg(name: str) -> str:
+            return str(args.get(name, "")).strip()[:200]
+
+        return cls(
+            q=arg("q"),
+            topic=arg("topic"),
+            speaker=arg("speaker"),
+            stance=arg("stance"),
+            verdict=arg("verdict"),
+            date_from=arg("from"),
+            date_to=arg("to"),
+            lang=arg("lang"),
+            sort=arg("sort") or "statements",
+        )
+
+    @classmethod
     def from_args(cls, args: Any) -> Query:
         def arg(name: str) -> str:
             return str(args.get(name, "")).strip()
@@ -75,19 +97,7 @@ class Query:
             per_page = min(MAX_PER_PAGE, max(1, int(arg("per_page") or PER_PAGE)))
         except ValueError as err:
             raise InputError("page and per_page must be whole numbers") from err
-        query = cls(
-            q=arg("q")[:200],
-            topic=arg("topic"),
-            speaker=arg("speaker"),
-            stance=arg("stance"),
-            verdict=arg("verdict"),
-            date_from=arg("from"),
-            date_to=arg("to"),
-            lang=arg("lang"),
-            sort=arg("sort") or "statements",
-            page=page,
-            per_page=per_page,
-        )
+        query = dataclasses.replace(cls.unchecked(args), page=page, per_page=per_page)
         for name, value in (("from", query.date_from), ("to", query.date_to)):
             if value and not _DATE.match(value):
                 raise InputError(f"{name} must be a date: YYYY, YYYY-MM or YYYY-MM-DD")
@@ -628,9 +638,27 @@ def _link_header(alts: list[tuple[str, str, str]]) -> str:
 
 
 @bp.get("/claims")
-def claims() -> Response:
-    query = Query.from_args(request.args)
+def claims() -> ResponseReturnValue:
+    # The filter form sends every field, most of them empty: the shareable URL of the view
+    # leaves them out (a form cannot leave an empty field out without a script).
+    if any(not v.strip() for v in request.args.values()):
+        clean = [(k, v) for k, v in request.args.items(multi=True) if v.strip()]
+        return redirect(url_for("pages.claims") + (f"?{urlencode(clean)}" if clean else ""), 302)
+    try:
+        query = Query.from_args(request.args)
+    except InputError as err:  # the form again, with what was wrong, rather than a bare 400
+        return _claims_page(Query.unchecked(request.args), [], False, str(err), err.http_status)
     items, more = find(query)
+    return _claims_page(query, items, more)
+
+
+def _claims_page(
+    query: Query,
+    items: list[dict[str, Any]],
+    more: bool,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
     alts = _alternates(query)
     sorts = [(name, url_for("pages.claims", **query.params(sort=name, page=""))) for name in SORTS]
     body = render_template(
@@ -643,9 +671,13 @@ def claims() -> Response:
         alternates=alts,
         clear=url_for("pages.claims"),
         first=(query.page - 1) * query.per_page + 1,
+        error=error,
     )
     return Response(
-        body, content_type="text/html; charset=utf-8", headers={"Link": _link_header(alts)}
+        body,
+        status=status,
+        content_type="text/html; charset=utf-8",
+        headers={"Link": _link_header(alts)},
     )
 
 
@@ -657,7 +689,8 @@ def claims_data(fmt: str) -> Response:
     items, more = find(query)
     cols = ("iri", "text", "statements", "first", "last")
     headers = {
-        "Link": f'<{url_for("pages.claims", **query.params())}>; rel="alternate"; type="text/html"'
+        "Link": f'<{url_for("pages.claims", **query.params())}>; rel="alternate"; type="text/html"',
+        "Content-Disposition": f'inline; filename="claims.{fmt}"',
     }
     if fmt == "json":
         links = _links(query, more, "json")

@@ -44,6 +44,7 @@ def init_app(app: Flask, graph: ClaimGraph) -> None:
         return {
             "examples": [(e, url_for("sparql.sparql", query=e.text)) for e in examples],
             "cell_href": cg.iris.href,
+            "iri_base": cg.iris.base,
             "downloads": [
                 (name, url_for("sparql.sparql", query=query, format=name))
                 for name in ("csv", "json", "tsv")

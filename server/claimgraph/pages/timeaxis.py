@@ -157,8 +157,9 @@ def axis_svg(
     scale = _Scale(marks or [0], PAD, WIDTH - PAD)
     height = TOP + ROW * max(len(rows), 1) + 34
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img" '
-        f'aria-labelledby="{ident}-title" class="axis"><title id="{ident}-title">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+        # a group, not an image: its marks link to the statements
+        f'role="group" aria-labelledby="{ident}-title" class="axis"><title id="{ident}-title">'
         f"{escape(title)}</title>"
         f'<defs><marker id="{ident}-arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="6" '
         f'markerHeight="6" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#4a5568"/></marker>'

@@ -114,6 +114,13 @@ class Formats:
         assert self.results is not None
         return RESULTS_TYPES[self.results]
 
+    def filename(self, kind: str) -> str:
+        """What a download of this result is called: ``results.csv``, ``results.ttl``…"""
+        if kind == "triples":
+            assert self.graph is not None
+            return f"results{by_name(self.graph).suffix}"
+        return f"results.{self.results}"
+
 
 def choose_formats(accept: str | None, params: Mapping[str, Sequence[str]]) -> Formats:
     """Formats by the ``format``/``output``/``results`` parameters first, then by Accept."""

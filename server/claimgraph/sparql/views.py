@@ -355,6 +355,9 @@ def _query(op: Operation) -> Response:
     response = Response(outcome.body, content_type=formats.media_type(outcome.kind))
     response.headers["Vary"] = "Accept"
     response.headers[CACHE] = "hit" if outcome.cached else "miss"
+    if any(name in request.values for name in protocol.FORMAT_PARAMS):  # a download link
+        disposition = f'inline; filename="{formats.filename(outcome.kind)}"'
+        response.headers["Content-Disposition"] = disposition
     if etag is not None:
         response.set_etag(etag, weak=True)
     if outcome.truncated:
