@@ -5,11 +5,8 @@ URL; ``/claims.json`` and ``/claims.csv`` are the same list as data."""
 from __future__ import annotations
 
 import bisect
-import csv
 import dataclasses
-import io
 import itertools
-import json
 import logging
 import re
 import threading
@@ -36,6 +33,9 @@ from claimgraph.pages.common import (
     Labels,
     bp,
     claimgraph,
+    csv_twin,
+    json_twin,
+    paging,
     select,
     values,
 )
@@ -92,11 +92,7 @@ class Query:
         def arg(name: str) -> str:
             return str(args.get(name, "")).strip()
 
-        try:
-            page = max(1, int(arg("page") or 1))
-            per_page = min(MAX_PER_PAGE, max(1, int(arg("per_page") or PER_PAGE)))
-        except ValueError as err:
-            raise InputError("page and per_page must be whole numbers") from err
+        page, per_page = paging(args, PER_PAGE, MAX_PER_PAGE)
         query = dataclasses.replace(cls.unchecked(args), page=page, per_page=per_page)
         for name, value in (("from", query.date_from), ("to", query.date_to)):
             if value and not _DATE.match(value):
@@ -702,14 +698,5 @@ def claims_data(fmt: str) -> Response:
             "prev": links["prev"],
             "claims": [{c: item[c] for c in cols} for item in items],
         }
-        return Response(
-            json.dumps(doc, ensure_ascii=False, indent=1),
-            content_type="application/json",
-            headers=headers,
-        )
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(cols)
-    for item in items:
-        writer.writerow([item[c] if item[c] is not None else "" for c in cols])
-    return Response(out.getvalue(), content_type="text/csv; charset=utf-8", headers=headers)
+        return json_twin(doc, headers)
+    return csv_twin(cols, ([item[c] for c in cols] for item in items), headers)

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pyoxigraph as ox
-from flask import Blueprint, current_app
+from flask import Blueprint, Response, current_app
 
 from claimgraph import deadline, prose, sparqlterms
 from claimgraph.core import ClaimGraph
@@ -20,6 +23,7 @@ from claimgraph.describe import (
     compact,
     section,
 )
+from claimgraph.errors import InputError
 from claimgraph.iris import PREFIXES
 
 Row = dict[str, Any]
@@ -130,3 +134,30 @@ def description(iri: str, triples: list[ox.Triple]) -> Section:
 
     labeller = Labeller(claimgraph().iris, triples, page_labels())
     return section(ox.NamedNode(iri), triples, labeller, incoming=False)
+
+
+def paging(args: Any, default: int, most: int) -> tuple[int, int]:
+    """A list request's ``page`` (from 1) and ``per_page`` (1 to ``most``; ``default``)."""
+    try:
+        page = max(1, int(str(args.get("page", "")).strip() or 1))
+        per_page = min(most, max(1, int(str(args.get("per_page", "")).strip() or default)))
+    except ValueError as err:
+        raise InputError("page and per_page must be whole numbers") from err
+    return page, per_page
+
+
+def json_twin(doc: Any, headers: dict[str, str]) -> Response:
+    """A page's JSON twin."""
+    body = json.dumps(doc, ensure_ascii=False, indent=1)
+    return Response(body, content_type="application/json", headers=headers)
+
+
+def csv_twin(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], headers: dict[str, str]
+) -> Response:
+    """A page's CSV twin: a header row, then ``rows`` (None is an empty cell)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return Response(out.getvalue(), content_type="text/csv; charset=utf-8", headers=headers)

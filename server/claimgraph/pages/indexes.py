@@ -12,10 +12,7 @@ a few ms per kind at 100k statements."""
 from __future__ import annotations
 
 import bisect
-import csv
-import io
 import itertools
-import json
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -35,7 +32,7 @@ from claimgraph.pages import claims as claims_page
 from claimgraph.pages.claims import FORMATS
 from claimgraph.pages.claims import _link_header as link_header
 from claimgraph.pages.claims import _rows as rows
-from claimgraph.pages.common import bp, claimgraph, local_name
+from claimgraph.pages.common import bp, claimgraph, csv_twin, json_twin, local_name, paging
 
 PER_PAGE = 50
 MAX_PER_PAGE = 500
@@ -570,11 +567,7 @@ class Ask:
                 raise InputError(f"{name} is longer than {MAX_ARG} characters")
             return value
 
-        try:
-            page = max(1, int(arg("page") or 1))
-            per_page = min(MAX_PER_PAGE, max(1, int(arg("per_page") or PER_PAGE)))
-        except ValueError as err:
-            raise InputError("page and per_page must be whole numbers") from err
+        page, per_page = paging(args, PER_PAGE, MAX_PER_PAGE)
         chosen = {name: arg(name) for name, _ in kind.facets if arg(name)}
         return cls(kind, chosen, arg("q"), page, per_page)
 
@@ -713,18 +706,9 @@ def data(kind_name: str, fmt: str) -> Response:
                 for i in page.items
             ],
         }
-        return Response(
-            json.dumps(doc, ensure_ascii=False, indent=1),
-            content_type="application/json",
-            headers=headers,
-        )
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(cols)
-    for i in page.items:
-        row = {"iri": i.iri, "text": i.text, **dict(i.data)}
-        writer.writerow(["" if row.get(c) is None else row[c] for c in cols])
-    return Response(out.getvalue(), content_type="text/csv; charset=utf-8", headers=headers)
+        return json_twin(doc, headers)
+    rows = ({"iri": i.iri, "text": i.text, **dict(i.data)} for i in page.items)
+    return csv_twin(cols, ([row.get(c) for c in cols] for row in rows), headers)
 
 
 # -- search across kinds ----------------------------------------------------------------------
@@ -805,7 +789,7 @@ def search_data() -> Response:
             for g in groups
         ],
     }
-    return Response(json.dumps(doc, ensure_ascii=False, indent=1), content_type="application/json")
+    return json_twin(doc, {})
 
 
 for _name in KINDS:

@@ -12,9 +12,6 @@ statements, by IRI.
 from __future__ import annotations
 
 import bisect
-import csv
-import io
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -29,7 +26,18 @@ from claimgraph.core import ClaimGraph
 from claimgraph.describe import Term
 from claimgraph.errors import InputError, NotFound
 from claimgraph.linkeddata import cached
-from claimgraph.pages.common import PROLOGUE, Labels, bp, claimgraph, literal, local_name, select
+from claimgraph.pages.common import (
+    PROLOGUE,
+    Labels,
+    bp,
+    claimgraph,
+    csv_twin,
+    json_twin,
+    literal,
+    local_name,
+    paging,
+    select,
+)
 from claimgraph.pages.common import values as iri_values
 from claimgraph.pages.timeaxis import AxisRow, axis_svg, reporting_order
 
@@ -119,11 +127,7 @@ class Query:
         def arg(name: str) -> str:
             return str(args.get(name, "")).strip()
 
-        try:
-            page = max(1, int(arg("page") or 1))
-            per_page = min(MAX_PER_PAGE, max(1, int(arg("per_page") or PER_PAGE)))
-        except ValueError as err:
-            raise InputError("page and per_page must be whole numbers") from err
+        page, per_page = paging(args, PER_PAGE, MAX_PER_PAGE)
         query = cls(topic=arg("topic"), date_from=arg("from"), page=page, per_page=per_page)
         if query.date_from and not _DATE.match(query.date_from):
             raise InputError("from must be a date: YYYY, YYYY-MM or YYYY-MM-DD")
@@ -362,26 +366,14 @@ def timeline_data(fmt: str) -> Response:
             "prev": links["prev"],
             "statements": items,
         }
-        return Response(
-            json.dumps(doc, ensure_ascii=False, indent=1),
-            content_type="application/json",
-            headers=headers,
-        )
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for item in items:
-        row = []
-        for c in COLUMNS:
-            v = item.get(c)
-            row.append(
-                " ".join(v)
-                if isinstance(v, list)
-                else "true"
-                if v is True
-                else "false"
-                if v is False
-                else v or ""
-            )
-        writer.writerow(row)
-    return Response(out.getvalue(), content_type="text/csv; charset=utf-8", headers=headers)
+        return json_twin(doc, headers)
+    return csv_twin(COLUMNS, ([_cell(item.get(c)) for c in COLUMNS] for item in items), headers)
+
+
+def _cell(v: Any) -> Any:
+    """A CSV cell: lists space-separated, booleans as true/false."""
+    if isinstance(v, list):
+        return " ".join(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return v or ""
