@@ -186,7 +186,10 @@ def axis_svg(
             f'<text x="{x:.1f}" y="{TOP - 8}" font-size="12" text-anchor="middle" '
             'fill="#4a5568">≈<title>a long gap, shortened</title></text>'
         )
+    # The rows go on top of the reporting arrows, their labels with a white halo (CSS), so
+    # that an arrow crossing a label leaves it readable.
     where: dict[str, tuple[float, float]] = {}
+    drawn: list[str] = []
     for i, row in enumerate(rows):
         y = TOP + ROW * i + ROW / 2
         rng = ranges[row.key]
@@ -216,13 +219,14 @@ def axis_svg(
         approx = " (approximate date)" if row.approximate else ""
         shape = (
             f"{mark}"
-            f'<text x="{tx:.1f}" y="{y + 4:.1f}" font-size="12" text-anchor="{anchor}">'
+            f'<text x="{tx:.1f}" y="{y + 4:.1f}" font-size="12" text-anchor="{anchor}" '
+            'class="label">'
             f"{escape(_short(row.label))}</text>"
             f"<title>{escape(row.date)}{approx}: {escape(row.title)}</title>"
         )
         if row.href:
             shape = f'<a href="{escape(row.href)}">{shape}</a>'
-        parts.append(f"<g>{shape}</g>")
+        drawn.append(f"<g>{shape}</g>")
     for reported, report in links:
         if reported in where and report in where:
             (x1, y1), (x2, y2) = where[reported], where[report]
@@ -233,6 +237,7 @@ def axis_svg(
                 f'{x2 + side * bend:.1f},{y2 - bend:.1f} {x2:.1f},{y2 - 6:.1f}" fill="none" '
                 f'stroke="#4a5568" stroke-width="1.2" marker-end="url(#{ident}-arrow)"/>'
             )
+    parts += drawn
     legend_y = height - 12
     shown = sorted({r.stance for r in rows}, key=lambda s: (s not in STANCE_COLOURS, s))
     for i, stance in enumerate(shown[:6]):
