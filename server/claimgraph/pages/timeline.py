@@ -174,6 +174,8 @@ def find(query: Query) -> dict[str, Any]:
     )
     start = 0
     if query.date_from:
+        # Strings in date order: the shapes allow only xsd:date, gYearMonth and gYear with a
+        # four-digit year and no time zone, and a coarser date sorts before its finer ones.
         start = bisect.bisect_left(seq, query.date_from, key=lambda p: idx.reach[p])
     offset = start + (query.page - 1) * query.per_page
     window = list(seq[offset : offset + query.per_page + 1])
