@@ -154,8 +154,9 @@ def test_runaway_queries_do_not_starve_other_clients(validator: Validator) -> No
     assert all(a.status == 200 for a in cheap), [a.body for a in cheap if a.status != 200]
     assert max(a.seconds for a in cheap) < 2.0, sorted(a.seconds for a in cheap)[-3:]
     for source, answers in runaway.items():
-        assert [a.status for a in answers] == [503, 503], (source, answers)
+        # one over the client's own limit (429), one stopped at the timeout (503)
+        by_status = {a.status: a.body for a in answers}
+        assert sorted(by_status) == [429, 503], (source, answers)
         assert all(a.retry_after for a in answers)
-        messages = sorted(a.body for a in answers)
-        assert "CLAIMGRAPH_QUERY_CLIENT_LIMIT" in messages[0] + messages[1]
-        assert any("ran longer than 3 s" in m for m in messages), messages
+        assert "CLAIMGRAPH_QUERY_CLIENT_LIMIT" in by_status[429]
+        assert "ran longer than 3 s" in by_status[503], by_status

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from claimgraph.errors import QueryEngineError, QueryTimeout, ServerBusy
+from claimgraph.errors import ClientOverLimit, QueryEngineError, QueryTimeout, ServerBusy
 from claimgraph.sparql.executor import QueryExecutor
 from claimgraph.sparql.worker import Job
 from claimgraph.store import Delta
@@ -156,7 +156,7 @@ def test_one_client_cannot_run_more_than_its_limit(two_workers: QueryExecutor) -
     executor = two_workers
     thread = _runaway(executor, "a")
     time.sleep(0.3)
-    with pytest.raises(ServerBusy, match="CLAIMGRAPH_QUERY_CLIENT_LIMIT"):
+    with pytest.raises(ClientOverLimit, match="CLAIMGRAPH_QUERY_CLIENT_LIMIT"):
         executor.run(COUNT, timeout=10, client="a")
     # Another client is served at once, by the worker client "a" could not take.
     assert executor.run(COUNT, timeout=10, client="b").rows == 1

@@ -19,6 +19,7 @@ ClaimGraphError                 any failure ClaimGraph reports to its user
     ├── StoreLocked             another process holds the on-disk store
     ├── QueryTimeout            a query ran past its time limit and was stopped
     ├── ServerBusy              every query worker stayed busy until the deadline
+    │   └── ClientOverLimit     this client already runs its share of queries (HTTP 429)
     ├── QueryEngineError        the query engine died on a query (HTTP 500)
     ├── StoreUnreachable        a remote SPARQL store could not be reached (nothing was sent)
     └── StoreTimeout            a remote SPARQL store did not answer in time (HTTP 504)
@@ -131,6 +132,13 @@ class QueryTimeout(StoreError):
 
 class ServerBusy(StoreError):
     """No query worker became free before the request's deadline."""
+
+
+class ClientOverLimit(ServerBusy):
+    """The client already runs as many queries as one client may: it is the client that should
+    slow down (429), not the server that is full (503)."""
+
+    http_status = 429
 
 
 class QueryEngineError(StoreError):

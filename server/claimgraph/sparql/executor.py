@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from claimgraph.errors import (
+    ClientOverLimit,
     QueryEngineError,
     QuerySyntaxError,
     QueryTimeout,
@@ -400,7 +401,7 @@ class QueryExecutor:
                     break
                 self._freed.wait(left)
         if over:
-            raise ServerBusy(
+            raise ClientOverLimit(
                 f"this client already runs as many queries as one client may run at once "
                 f"({self._client_limit}, CLAIMGRAPH_QUERY_CLIENT_LIMIT); send the next one when "
                 "one has finished"

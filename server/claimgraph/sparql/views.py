@@ -524,6 +524,6 @@ def add_headers(response: Response) -> Response:
     """Challenge and retry hints (CORS is the app's: ``claimgraph.web``)."""
     if response.status_code == 401:
         response.headers.setdefault("WWW-Authenticate", 'Bearer realm="ClaimGraph"')
-    if response.status_code == 503:
+    if response.status_code in (429, 503):
         response.headers.setdefault("Retry-After", "5")
     return response
