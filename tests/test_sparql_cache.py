@@ -218,10 +218,32 @@ def test_a_write_is_seen_at_once_by_workers_holding_a_copy(on_disk: Live) -> Non
     before = _until_from_memory(executor, job)
     assert before.memory, "no worker answered from an in-memory copy"
     _insert_claim(on_disk, "seen-through-memory")
-    after = executor.run(job, timeout=30)  # the copy is of the old snapshot: read from disk
+    after = executor.run(job, timeout=30)
     assert _rows(after) != _rows(before)
-    again = _until_from_memory(executor, job)  # and once the new copy is loaded, from memory
-    assert again.memory and _rows(again) == _rows(after)
+    # the copy was of the old snapshot: the write was applied to it, not the copy loaded again
+    assert after.memory and executor.stats.patched == 1
+
+
+def test_copies_follow_many_writes_by_their_deltas(on_disk: Live) -> None:
+    executor = on_disk.service.executor
+    job = _job(COUNT_CLAIMS)
+    assert _until_from_memory(executor, job).memory
+    for n in range(3):  # several writes between two queries: all applied, in order
+        _insert_claim(on_disk, f"one-of-many-{n}")
+    many = executor.run(job, timeout=30)
+    assert many.memory and executor.stats.patched == 1
+    disk = QueryExecutor(on_disk.graph.store, lambda: on_disk.graph.generation, workers=1)  # type: ignore[arg-type]
+    try:
+        assert _rows(many) == _rows(disk.run(job, timeout=30))
+        # a write that takes a claim out again is applied as a removal
+        update = f"DELETE WHERE {{ GRAPH ?g {{ <{EX}id/claim/one-of-many-1> ?p ?o }} }}"
+        reply = http("POST", on_disk.url + "update", data=update, headers={**AUTH, **UPDATE})
+        assert reply.status == 200, reply.text
+        fewer = executor.run(job, timeout=30)
+        assert fewer.memory and executor.stats.patched == 2
+        assert _rows(fewer) == _rows(disk.run(job, timeout=30)) != _rows(many)
+    finally:
+        disk.close()
 
 
 def test_a_snapshot_too_large_for_the_budget_is_read_from_disk(

@@ -27,6 +27,14 @@ checkpoint's size on disk. Consistency is the snapshots': a copy only answers jo
 snapshot it was loaded from, so a write is seen by the next query as before (from disk until
 the new copy is loaded), and no job ever waits for a copy.
 
+Copies follow writes by their deltas: ClaimGraph tells the executor each write (``record``,
+a write listener), and a job for a newer snapshot sent to a worker whose copy is of an older
+one carries the writes between them, which the worker applies to its copy before the job
+(``worker.MemoryCopy.advance``). Reloading every copy after every write kept the CPUs busy
+with copies thrown away unfinished as soon as writes came faster than a copy loads. A copy
+is loaded in full again only when a write between is unknown or too large (``PATCH_QUADS``),
+e.g. a bulk load, or held blank nodes (their labels are not kept by a dump and a reload).
+
 Fairness: a query waits at most ``wait`` seconds for a worker, then gets ``ServerBusy`` (503).
 A client (the caller's key, the remote address) runs at most ``client_limit`` queries at once,
 and a client that already runs one never takes the last free worker: runaway queries from a
@@ -52,6 +60,8 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Protocol
 
+import pyoxigraph as ox
+
 from claimgraph.errors import (
     ClientOverLimit,
     QueryEngineError,
@@ -62,6 +72,7 @@ from claimgraph.errors import (
 )
 from claimgraph.sparql import worker
 from claimgraph.sparql.worker import Job, Outcome
+from claimgraph.store import Delta
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +82,10 @@ WORKER_START_TIMEOUT = 60.0
 # load's peak (measured on a 183 MB checkpoint of 1.03M quads: the copy holds 436 MB, and the
 # load adds the N-Triples text of the largest graph, about 210 MB).
 MEMORY_PER_DISK_BYTE = 3.5
+# A copy follows writes of at most this many quads in all by applying them; larger ones
+# (a load, a replaced graph) make it load again. Writes remembered: PATCHES at most.
+PATCH_QUADS = 100_000
+PATCHES = 512
 
 
 class NotAcceptableResult(Exception):
@@ -104,6 +119,7 @@ class ExecutorStats:
     network_isolated: bool | None = None  # None until a worker has started
     memory_copies: int = 0  # workers that may copy the current snapshot into memory
     from_memory: int = 0  # jobs answered from an in-memory copy
+    patched: int = 0  # copies brought forward by the writes since their snapshot
 
 
 def default_workers() -> int:
@@ -182,6 +198,10 @@ class QueryExecutor:
         self._copies = 0  # workers that may hold a copy of the current snapshot
         self._snapshots: list[Path] = []  # taken by _lease_snapshot, not yet deleted
         self._leases: Counter[Path] = Counter()  # jobs using each snapshot
+        # The write generation each snapshot was taken at, and each write as the copies apply
+        # it (None: a write they cannot apply), the latest few of each.
+        self._generation_of: dict[Path, int] = {}
+        self._patches: dict[int, tuple[worker.Patch, int] | None] = {}
         self._root: Path | None = None
         self._closed = False
         self.stats = ExecutorStats(workers=self._size)
@@ -264,12 +284,60 @@ class QueryExecutor:
             copies = self._copies_of(path)
             with self._lock:
                 self._current = (generation, path)
+                self._generation_of[path] = generation
+                while len(self._generation_of) > PATCHES:
+                    del self._generation_of[next(iter(self._generation_of))]
                 self._copies = self.stats.memory_copies = copies
                 self._snapshots.append(path)
                 self._leases[path] += 1
                 self.stats.snapshots += 1
         self._sweep()
         return path
+
+    def record(self, generation: int, delta: Delta) -> None:
+        """A write listener (``ClaimGraph.write_listeners``): keep the write that made
+        ``generation``, for the copies to follow."""
+        if self._memory <= 0:
+            return
+        size = len(delta.add) + len(delta.remove)
+        patch: tuple[worker.Patch, int] | None = None
+        if size <= PATCH_QUADS and not any(
+            isinstance(t, ox.BlankNode | ox.Triple)
+            for q in (*delta.add, *delta.remove)
+            for t in (q.subject, q.object, q.graph_name)
+        ):
+            nquads = ox.RdfFormat.N_QUADS
+            patch = (
+                (
+                    ox.serialize(delta.add, format=nquads) or b"",
+                    ox.serialize(delta.remove, format=nquads) or b"",
+                    tuple(g.value for g in delta.drop_graphs),
+                ),
+                size,
+            )
+        with self._lock:
+            self._patches[generation] = patch
+            while len(self._patches) > PATCHES:
+                del self._patches[next(iter(self._patches))]
+
+    def _patch(self, held: Path | None, target: Path) -> tuple[str, list[worker.Patch]] | None:
+        """The writes that bring a copy of ``held`` to ``target``, if all are known and small
+        enough together (called under the lock)."""
+        if held is None or held == target:
+            return None
+        start, end = self._generation_of.get(held), self._generation_of.get(target)
+        if start is None or end is None or start >= end:
+            return None
+        patches, size = [], 0
+        for g in range(start + 1, end + 1):
+            known = self._patches.get(g)
+            if known is None:
+                return None
+            patches.append(known[0])
+            size += known[1]
+            if size > PATCH_QUADS:
+                return None
+        return str(held), patches
 
     def _copies_of(self, snapshot: Path) -> int:
         """How many workers may hold an in-memory copy of ``snapshot`` within the budget."""
@@ -352,9 +420,12 @@ class QueryExecutor:
                     "try again shortly"
                 )
             deadline = time.monotonic() + timeout
+            patch = None
             with self._lock:
                 memory = leased is not None and w.slot < self._copies
-            w.conn.send((str(path or ""), job, keep, memory))
+                if memory and path is not None:
+                    patch = self._patch(w.held, path)
+            w.conn.send((str(path or ""), job, keep, memory, patch))
             if not w.conn.poll(max(0.0, deadline - time.monotonic())):
                 alive = None
                 self._replace(w, killed=True)
@@ -366,6 +437,8 @@ class QueryExecutor:
             with self._lock:
                 w.loading = Path(loading) if loading else None
                 w.held = Path(held) if held else None
+                if patch is not None and w.held == path:
+                    self.stats.patched += 1
                 if isinstance(payload, Outcome) and payload.memory:
                     self.stats.from_memory += 1
         except (EOFError, OSError):
@@ -413,12 +486,19 @@ class QueryExecutor:
 
     def _warmest(self) -> int:
         """The idle worker to use (called under the lock): one holding an in-memory copy of the
-        current snapshot, else one with a memory slot (it starts copying), else the last idle."""
+        current snapshot, else one holding a copy of an older one (the writes since bring it
+        forward), else one with a memory slot (it starts copying), else the last idle."""
         current = self._current[1] if self._current is not None else None
         best, rank = len(self._idle) - 1, -1
         for i in range(len(self._idle) - 1, -1, -1):  # the last idle first among equals
             w = self._idle[i]
-            r = 2 if current is not None and w.held == current else int(w.slot < self._copies)
+            slot = w.slot < self._copies
+            if current is not None and w.held == current:
+                r = 3
+            elif slot and w.held is not None:
+                r = 2
+            else:
+                r = int(slot)
             if r > rank:
                 best, rank = i, r
         return best
