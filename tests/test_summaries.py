@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 from flask import Flask
@@ -186,3 +187,22 @@ def test_a_failed_update_serves_the_previous_value_while_it_is_computed_anew() -
         raise RuntimeError("cannot tell")
 
     assert s.get("n", 2, lambda: "again", app=app, wait=30.0, update=unplanned) == "again"
+
+
+def test_under_steady_writes_a_recomputation_rests_before_the_next() -> None:
+    s, app = Summaries(rest=50.0), Flask(__name__)
+    s.get("n", 0, lambda: "v0", app=app, wait=1.0)
+    calls: list[int] = []
+
+    def compute() -> str:
+        calls.append(1)
+        time.sleep(0.05)
+        return f"v{len(calls)}"
+
+    assert s.get("n", 1, compute, app=app, wait=5.0) == "v1"  # the first after a quiet spell
+    for generation in range(2, 12):  # a write every 50 ms for half a second
+        assert s.get("n", generation, compute, app=app, wait=0.0) == "v1"
+        time.sleep(0.05)
+    # the next computation rests 50 × 50 ms after the last: none started meanwhile, and the
+    # pages kept the value they had
+    assert calls == [1] and s.running("n") and s.generation_of("n") == 1

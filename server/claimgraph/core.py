@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -87,6 +88,21 @@ class WriteLock:
         return self._depth > 1
 
 
+class _Weak:
+    """A write listener calling a method of an object it holds weakly (``listen_weakly``)."""
+
+    def __init__(self, method: Callable[[int, Delta], None]) -> None:
+        self._method = weakref.WeakMethod(method)
+
+    def gone(self) -> bool:
+        return self._method() is None
+
+    def __call__(self, generation: int, delta: Delta) -> None:
+        method = self._method()
+        if method is not None:
+            method(generation, delta)
+
+
 @dataclass
 class LoadResult:
     files: int
@@ -133,6 +149,15 @@ class ClaimGraph:
         # themselves instead of starting over.
         self.write_listeners: list[Callable[[int, Delta], None]] = []
         self.close_listeners: list[Callable[[], None]] = []  # called by close(), first
+
+    def listen_weakly(self, method: Callable[[int, Delta], None]) -> None:
+        """Add a bound method as a write listener without keeping its object alive: a graph
+        may outlive the apps made over it (tests make many), and the listeners of those gone
+        are dropped here."""
+        self.write_listeners[:] = [
+            f for f in self.write_listeners if not (isinstance(f, _Weak) and f.gone())
+        ]
+        self.write_listeners.append(_Weak(method))
 
     @property
     def generation(self) -> int:

@@ -10,6 +10,12 @@ one runs only raise the generation wanted: when it ends, one more starts if the 
 wanted moved on past the one it computed, so a burst of writes costs one more computation,
 not one per write.
 
+Under a steady stream of writes that would still be one computation after another, each
+summary keeping a CPU busy for good. So a full recomputation in the background rests first:
+it starts no sooner than ``rest`` times the last one's duration after that one ended (at most
+``MAX_REST`` seconds), which bounds each summary to a third of a CPU (``rest`` 2) however
+fast the writes come; pages meanwhile show the value they have, as they would anyway.
+
 A summary that can follow the writes from what they changed (the claims index) says how in
 ``update``: a quick update runs in the request that finds the summary behind (the others
 asking meanwhile wait for it, up to their ``wait``); a slower one runs in the background as a
@@ -32,6 +38,8 @@ from claimgraph.deadline import within
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+MAX_REST = 30.0  # seconds, whatever the last computation took
+
 
 @dataclass(frozen=True)
 class Step(Generic[T]):
@@ -53,12 +61,14 @@ class _State:
     wanted: int = -1  # the newest generation a request asked for
     busy: bool = False  # a computation runs (in a request or in the background)
     failed: int | None = None  # the generation the last failed background computation was for
+    rested: float = 0.0  # (monotonic) no full background computation starts before
 
 
 class Summaries:
     """One app's cache: name → (generation, value), with at most one computation per name."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, rest: float = 2.0) -> None:
+        self.rest = rest
         self._lock = threading.Condition()
         self._values: dict[str, tuple[int, Any]] = {}
         self._states: dict[str, _State] = {}
@@ -253,11 +263,19 @@ class Summaries:
             while True:
                 if delay:
                     time.sleep(delay)
+                if todo is None:
+                    time.sleep(max(0.0, state.rested - time.monotonic()))
                 try:
+                    began = time.monotonic()
                     with app.app_context():
                         if current is not None:
                             target = max(target, current())
-                        value = todo.run() if todo is not None else state.compute()
+                        if todo is not None:
+                            value = todo.run()
+                        else:
+                            value = state.compute()
+                            took = time.monotonic() - began
+                            state.rested = began + took + min(MAX_REST, self.rest * took)
                 except Exception:  # a failed refresh keeps serving the previous value
                     log.exception("recomputing the summary %r failed", name)
                     if todo is not None:  # a failed update: compute it anew

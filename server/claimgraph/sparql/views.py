@@ -92,7 +92,7 @@ class SparqlService:
             else 0,
         )
         if self.isolated:  # the workers' in-memory copies follow writes by their deltas
-            graph.write_listeners.append(self.executor.record)
+            graph.listen_weakly(self.executor.record)
         # Results are kept per write generation, which tells every change only while this
         # process owns the store (another instance may write to a remote one).
         self.cache = ResultCache(s.query_cache_bytes if self.isolated else 0)
