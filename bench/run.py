@@ -479,6 +479,8 @@ def load_host(nq_path: Path, store_dir: Path) -> tuple[int, float, float, float,
     """What ``claimgraph load FILE`` does (``ClaimGraph.load``), phase by phase."""
     graph = ClaimGraph(Settings(data_dir=store_dir))
     graph.seed()
+    assert isinstance(graph.store, EmbeddedStore)
+    graph.store.exclusive = True  # as `claimgraph load` opens it: the commit may swap a copy in
     gc.collect()
     peaks: dict[str, float] = {}
     _reset_peak()
