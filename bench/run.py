@@ -147,6 +147,8 @@ class BulkValidation:
     validate_s: float
     validate_peak_mb: float
     conforms: bool
+    load_cpu_s: float = 0.0  # CPU seconds (all threads) of the load's three phases
+    validate_cpu_s: float = 0.0  # of the whole-store validation
 
 
 @dataclass
@@ -475,13 +477,25 @@ def run_size(statements: int, opts: Options, skip_rdflib: frozenset[str]) -> Siz
 
 
 # -- validation of a load and of the whole store (its own process) ---------------------------
-def load_host(nq_path: Path, store_dir: Path) -> tuple[int, float, float, float, dict[str, float]]:
+def _cpu_s() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def load_host(
+    nq_path: Path, store_dir: Path
+) -> tuple[int, float, float, float, dict[str, float], float]:
     """What ``claimgraph load FILE`` does (``ClaimGraph.load``), phase by phase."""
     graph = ClaimGraph(Settings(data_dir=store_dir))
     graph.seed()
+    assert isinstance(graph.store, EmbeddedStore)
+    graph.store.exclusive = True  # as `claimgraph load` opens it: the commit may swap a copy in
     gc.collect()
     peaks: dict[str, float] = {}
     _reset_peak()
+    cpu0 = _cpu_s()
     t0 = time.perf_counter()
     quads, _ = graph.read_files([nq_path])
     parse_s = time.perf_counter() - t0
@@ -500,28 +514,44 @@ def load_host(nq_path: Path, store_dir: Path) -> tuple[int, float, float, float,
     graph.store.apply(delta)
     commit_s = time.perf_counter() - t0
     peaks["commit"] = _peak_mb()
+    cpu = _cpu_s() - cpu0
     graph.close()
-    return len(quads), parse_s, validate_s, commit_s, peaks
+    return len(quads), parse_s, validate_s, commit_s, peaks, cpu
 
 
-def validate_host(store_dir: Path) -> tuple[int, float, float, bool]:
+def validate_host(store_dir: Path) -> tuple[int, float, float, bool, float]:
     """What ``claimgraph validate`` does on the whole store."""
     graph = ClaimGraph(Settings(data_dir=store_dir))
+    cpu0 = _cpu_s()
     t0 = time.perf_counter()
     report = graph.validator.validate_store(graph.store)
     seconds = time.perf_counter() - t0
+    cpu = _cpu_s() - cpu0
     count = graph.store.count()
     graph.close()
-    return count, seconds, _peak_mb(), report.conforms
+    return count, seconds, _peak_mb(), report.conforms, cpu
 
 
 def validation_host(nq_path: Path, store_dir: Path) -> BulkValidation:
     """A validated load, then a whole-store validation, each in its own process."""
-    quads, parse_s, validate_s, commit_s, peaks = in_fresh_process(load_host, nq_path, store_dir)
-    count, seconds, peak, conforms = in_fresh_process(validate_host, store_dir)
-    return BulkValidation(
-        quads, parse_s, validate_s, commit_s, peaks, count, seconds, peak, conforms
+    quads, parse_s, validate_s, commit_s, peaks, load_cpu = in_fresh_process(
+        load_host, nq_path, store_dir
     )
+    count, seconds, peak, conforms, cpu = in_fresh_process(validate_host, store_dir)
+    return BulkValidation(
+        quads, parse_s, validate_s, commit_s, peaks, count, seconds, peak, conforms, load_cpu, cpu
+    )
+
+
+def validation_size(statements: int, opts: Options) -> BulkValidation:
+    """Only the validated load and the whole-store validation of a size's file."""
+    with tempfile.TemporaryDirectory(prefix="cg-bench-") as tmp:
+        nq_path = Path(tmp) / "bench.nq"
+        _log(f"{statements}: generating")
+        with nq_path.open("wb") as out:
+            ox.serialize(CaseFileGenerator(statements, opts.seed), out, ox.RdfFormat.N_QUADS)
+        _log(f"{statements}: validated load, then whole-store validation (its own process)")
+        return validation_host(nq_path, Path(tmp) / "validated")
 
 
 # -- Virtuoso (its own process, and the server's) ------------------------------------------
@@ -839,6 +869,31 @@ COLUMNS = [
 ]
 
 
+def validation_rows(v: BulkValidation) -> list[tuple[str, str]]:
+    """The rows of a validated load and of a whole-store validation: (label, cell)."""
+    load_s = v.parse_s + v.validate_load_s + v.commit_s
+    return [
+        (
+            "`claimgraph load` of the file, on disk: parse · validation (bulk) · commit "
+            "(a bulk-loaded copy swapped in); quads/s of each; CPU seconds of the three",
+            f"{_duration(load_s)}, {_rate(v.quads, load_s)}: {_rate(v.quads, v.parse_s)} · "
+            f"{_rate(v.quads, v.validate_load_s)} · {_rate(v.quads, v.commit_s)}; "
+            f"CPU {v.load_cpu_s:.0f} s",
+        ),
+        (
+            "`claimgraph load`: peak RSS of parse · validation · commit",
+            " · ".join(_mb(v.load_peak_mb.get(k)) for k in ("parse", "validate", "commit")),
+        ),
+        (
+            "`claimgraph validate`, whole store (bulk), own process: time · quads/s · peak RSS; "
+            "CPU seconds",
+            f"{_duration(v.validate_s)} · {_rate(v.store_quads, v.validate_s)} · "
+            f"{_mb(v.validate_peak_mb)}; CPU {v.validate_cpu_s:.0f} s"
+            + ("" if v.conforms else " ⚠ does not conform"),
+        ),
+    ]
+
+
 def size_table(r: SizeResult, opts: Options) -> list[str]:
     """One size's table: a row per measurement, a column per engine (see ``COLUMNS``)."""
     lib, virt = r.rdflib, r.virtuoso
@@ -950,24 +1005,9 @@ def size_table(r: SizeResult, opts: Options) -> list[str]:
         ratio,
         _writes(virt.writes) if virt else "—",
     )
-    v = r.validation
-    if v is not None:
-        load_s = v.parse_s + v.validate_load_s + v.commit_s
-        row(
-            "`claimgraph load` of the file, on disk: parse · validation (bulk) · commit "
-            "(one transaction); quads/s of each",
-            f"{_duration(load_s)}, {_rate(v.quads, load_s)}: {_rate(v.quads, v.parse_s)} · "
-            f"{_rate(v.quads, v.validate_load_s)} · {_rate(v.quads, v.commit_s)}",
-        )
-        row(
-            "`claimgraph load`: peak RSS of parse · validation · commit",
-            " · ".join(_mb(v.load_peak_mb.get(k)) for k in ("parse", "validate", "commit")),
-        )
-        row(
-            "`claimgraph validate`, whole store (bulk), own process: time · quads/s · peak RSS",
-            f"{_duration(v.validate_s)} · {_rate(v.store_quads, v.validate_s)} · "
-            f"{_mb(v.validate_peak_mb)}" + ("" if v.conforms else " ⚠ does not conform"),
-        )
+    if r.validation is not None:
+        for label, cell in validation_rows(r.validation):
+            row(label, cell)
     lib_dump = lib.dump if lib is not None else None
     row(
         "dump, N-Quads, whole store",
@@ -1206,6 +1246,11 @@ def main(argv: list[str] | None = None) -> int:
         help="leave out the Virtuoso column (no server is installed or started)",
     )
     parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
+    parser.add_argument(
+        "--validation-only",
+        action="store_true",
+        help="only the validated `claimgraph load` and the whole-store `claimgraph validate`",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     opts = Options(
@@ -1221,6 +1266,23 @@ def main(argv: list[str] | None = None) -> int:
     started = dt.datetime.now(dt.UTC)
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
+    if args.validation_only:
+        lines = [
+            f"Validation rows of `python -m bench.run`, {started:%Y-%m-%d %H:%M} UTC, "
+            f"{machine()}; load average at the start {load:.1f}.",
+            "",
+        ]
+        for size in sorted(sizes):
+            v = in_fresh_process(validation_size, size, opts)
+            lines += [f"### {size:,} statements ({v.quads / 1e6:.2f}M quads loaded)", ""]
+            lines += ["| measurement | Oxigraph |", "|---|--:|"]
+            lines += [f"| {label} | {cell} |" for label, cell in validation_rows(v)]
+            lines.append("")
+        text = "\n".join(lines)
+        if args.out is not None:
+            args.out.write_text(text, encoding="utf-8")
+        sys.stdout.write(text)
+        return 0
     results: list[SizeResult] = []
     too_slow: set[str] = set()
     for size in sorted(sizes):

@@ -25,6 +25,7 @@ from claimgraph.errors import ClaimGraphError, InputError, ValidationFailed
 from claimgraph.formats import FORMAT_NAMES, by_name
 from claimgraph.iris import PREFIXES
 from claimgraph.stats import collect
+from claimgraph.store.embedded import EmbeddedStore
 from claimgraph.store.remote import LISTED_GRAPHS
 from claimgraph.store.shared import RemoteStore
 from claimgraph.validation import Report
@@ -174,6 +175,9 @@ def load(
         if not f.is_file():
             raise InputError(f"{f}: no such file")
     cg = _open(ctx, data_dir=data_dir, store=store)
+    if isinstance(cg.store, EmbeddedStore):
+        # No other thread reads it: a large load may be committed by swapping in a copy.
+        cg.store.exclusive = True
     total = sum(f.stat().st_size for f in files)
     show = total >= PROGRESS_MIN_BYTES and sys.stderr.isatty()
     with click.progressbar(length=total, label="parsing", file=sys.stderr, hidden=not show) as bar:

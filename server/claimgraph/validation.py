@@ -9,11 +9,12 @@ itself is far slower: it counts the data graph once per result, and scans every 
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import logging
+import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 # the store holds after it; smaller ones (a page's edit, an update) stay node by node.
 BULK_MIN_QUADS = 2_000
 BULK_SHARE = 25
+_PIPE_BUFFER = 1 << 20
 # The staging store's graph for the ontology triples validation reads.
 _ONTOLOGY_GRAPH = ox.NamedNode("urn:claimgraph:validation:ontology")
 _DATA_GRAPH = ox.NamedNode("urn:claimgraph:validation:data")
@@ -422,10 +424,7 @@ class Validator:
         plus the ontology, for the bulk engine to read."""
         staged = ox.Store()
         if isinstance(store, EmbeddedStore):  # copied in Oxigraph, not quad by quad in Python
-            buf = io.BytesIO()
-            store.dump(buf, by_name("nquads"))
-            staged.bulk_load(buf.getvalue(), ox.RdfFormat.N_QUADS)
-            del buf
+            _copy(store, staged)
             staged.clear_graph(ox.DefaultGraph())
         else:
             staged.bulk_extend(
@@ -520,13 +519,39 @@ class Validator:
     def _validate_delta_bulk(self, store: Store, delta: Delta) -> Report:
         """The same focus nodes as the small path (the touched nodes and those pointing at
         them), checked on the whole store as it would be after the write."""
-        changed = _AfterView(store, delta).changed_subjects()
+        # not through _AfterView: its indexes of the added quads cost seconds and 100s of MB
+        changed = _changed_subjects(store, delta)
         staged = self._staging(store, delta)
         focus = {n for n in changed if isinstance(n, ox.NamedNode)}
         for node in changed:
             referrers = itertools.islice(staged.quads_for_pattern(None, None, node), MAX_REFERRERS)
             focus.update(q.subject for q in referrers if isinstance(q.subject, ox.NamedNode))
         return self._validate_bulk(staged, focus)
+
+
+def _copy(store: EmbeddedStore, into: ox.Store) -> None:
+    """``store``'s quads into ``into``, as N-Quads through a pipe: Oxigraph writes them in one
+    thread while it parses them in this one (each releases the GIL), and the text is never
+    whole in memory (at 1.03M quads, a buffer held 211 MB, and its bytes a second copy)."""
+    read_fd, write_fd = os.pipe()
+    failed: list[BaseException] = []
+
+    def dump() -> None:
+        with os.fdopen(write_fd, "wb", buffering=_PIPE_BUFFER) as out:
+            try:
+                store.dump(out, by_name("nquads"))
+            except BaseException as err:  # re-raised below, in the caller's thread
+                failed.append(err)
+
+    writer = threading.Thread(target=dump, name="staging-dump")
+    writer.start()
+    try:
+        with os.fdopen(read_fd, "rb", buffering=_PIPE_BUFFER) as src:
+            into.bulk_load(src, ox.RdfFormat.N_QUADS)
+    finally:
+        writer.join()
+    if failed:
+        raise failed[0]
 
 
 def results_of(rg: Graph, shape_name: Callable[[Node | None], str]) -> list[Result]:
@@ -634,6 +659,15 @@ def _show(term: object) -> str:
     return str(term)
 
 
+def _changed_subjects(store: Store, delta: Delta) -> set[ox.NamedNode | ox.BlankNode]:
+    """The subjects of the quads a write adds, removes or drops."""
+    subjects = {q.subject for q in delta.add}
+    subjects.update(q.subject for q in delta.remove)
+    for g in delta.drop_graphs:
+        subjects.update(q.subject for q in store.quads(graph=g))
+    return {s for s in subjects if not isinstance(s, ox.Triple)}
+
+
 class _AfterView:
     """The store as it would be after a delta, seen through subject/object lookups."""
 
@@ -654,13 +688,7 @@ class _AfterView:
                 yield q
 
     def changed_subjects(self) -> set[ox.NamedNode | ox.BlankNode]:
-        subjects: set[ox.NamedNode | ox.BlankNode] = set()
-        for q in itertools.chain(self.delta.add, self.delta.remove):
-            if not isinstance(q.subject, ox.Triple):
-                subjects.add(q.subject)
-        for g in self.dropped:
-            subjects.update(q.subject for q in self.store.quads(graph=g))  # type: ignore[misc]
-        return subjects
+        return _changed_subjects(self.store, self.delta)
 
     def outgoing(self, node: ox.NamedNode | ox.BlankNode) -> Iterator[ox.Quad]:
         yield from self._live(self.store.quads(subject=node))
