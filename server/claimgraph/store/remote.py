@@ -90,6 +90,12 @@ VIRTUOSO_SYSTEM_GRAPHS = (
 LISTED_GRAPHS = 1_000  # unregistered graphs listed at most, by default
 
 PAGE_SIZE = 10_000  # rows per page of a long read: Virtuoso's default result cap
+# Triples per request of a graph's export (``export``): bounds the memory of one answer.
+EXPORT_CHUNK = 250_000
+# A graph larger than one export request is cut by the leading hex digits of a hash of each
+# triple: ranges of hash prefixes, sized by one grouped count, and read without any sorting.
+_HASH = 'SUBSTR(MD5(CONCAT(STR(?s), " ", STR(?p), " ", STR(?o))), 1, {digits})'
+HASH_DIGITS = 3  # at most 4,096 ranges: enough for 10^8 triples under a cap of 10^5
 BULK_BATCH = 10_000  # quads per bulk_load request
 # Triples per GRAPH block of a DATA operation: Virtuoso's SPARQL parser runs out of stack
 # near 5,000 triples in one block (whole operations of 50,000 triples in blocks are fine).
@@ -597,6 +603,10 @@ class SparqlStore:
             return iter(())
         if isinstance(graph, ox.DefaultGraph):
             return iter(())
+        if subject is None and predicate is None and object is None:
+            # Whole graphs: each as the server exports it, not paged from a sorted result.
+            graphs = [graph] if graph is not None else self.graphs()
+            return itertools.chain.from_iterable(self.export(g) for g in graphs)
         s, p, o = (
             _term(t) if t is not None else f"?{v}"
             for t, v in ((subject, "s"), (predicate, "p"), (object, "o"))
@@ -624,6 +634,85 @@ class SparqlStore:
                 fixed[i] if fixed[i] is not None else row[name] for i, name in enumerate(names)
             ]
             yield ox.Quad(*terms)  # type: ignore[arg-type]
+
+    def export(self, graph: ox.NamedNode) -> Iterator[ox.Quad]:
+        """The quads of one graph, read as the server exports it, without sorting anything:
+        ``CONSTRUCT`` of the whole graph as N-Triples (what Virtuoso's Graph Store Protocol
+        GET runs too), every term as the server writes it.
+
+        Servers cap an answer (Virtuoso at ResultSetMaxRows, and silently for a CONSTRUCT):
+        the triples received are checked against the graph's count, and a graph larger than
+        an answer (or than ``EXPORT_CHUNK``) is read in ranges of a hash of its triples,
+        each range's size known beforehand from one grouped count and checked on arrival.
+        """
+        expected = self.count(graph)
+        if not expected:
+            return
+        limit = EXPORT_CHUNK
+        if expected <= limit:
+            triples = self._construct(graph, "")
+            if len(triples) == expected:
+                yield from (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+                return
+            limit = min(limit, len(triples))  # the server's cap (or a write came between)
+        for low, high, size in self._hash_ranges(graph, limit):
+            key = _HASH.format(digits=len(low))
+            cut = f'FILTER({key} >= "{low}" && {key} <= "{high}")'
+            triples = self._construct(graph, cut)
+            if len(triples) != size:
+                raise StoreError(
+                    f"the graph {graph} changed while it was being read from the SPARQL store "
+                    f"at {self.query_url} (a range of it held {size} triples, then "
+                    f"{len(triples)}): try again"
+                )
+            yield from (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+
+    def _construct(self, graph: ox.NamedNode, cut: str) -> list[ox.Triple]:
+        """The triples of ``graph`` (within ``cut``, a FILTER), in one N-Triples answer."""
+        sparql = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_term(graph)} {{ ?s ?p ?o }} {cut} }}"
+        answer = self._read(sparql, N_TRIPLES)
+        try:
+            if answer.media_type not in (N_TRIPLES, "text/plain"):
+                raise ValueError(f"not N-Triples but {answer.media_type or 'no media type'}")
+            return [q.triple for q in ox.parse(answer.body, ox.RdfFormat.N_TRIPLES)]
+        except (ValueError, SyntaxError) as err:
+            raise self._garbage(answer, err) from err
+
+    def _hash_ranges(self, graph: ox.NamedNode, limit: int) -> list[tuple[str, str, int]]:
+        """Ranges ``(low, high, triples)`` of hash prefixes that cover ``graph``, each of at
+        most ``limit`` triples: as few hex digits as make every prefix small enough."""
+        for digits in range(1, HASH_DIGITS + 1):
+            key = _HASH.format(digits=digits)
+            rows = self._select(
+                f"SELECT ?h (COUNT(*) AS ?n) WHERE {{ GRAPH {_term(graph)} {{ ?s ?p ?o }} "
+                f"BIND({key} AS ?h) }} GROUP BY ?h"
+            )
+            sizes = sorted(
+                (r["h"].value, int(r["n"].value))
+                for r in rows
+                if isinstance(r["h"], ox.Literal) and isinstance(r["n"], ox.Literal)
+            )
+            if len(sizes) < 16**digits and len(sizes) >= limit:
+                break  # the answer itself was capped
+            if max(n for _, n in sizes) > limit and digits < HASH_DIGITS:
+                continue
+            ranges: list[tuple[str, str, int]] = []
+            for prefix, n in sizes:
+                if ranges and ranges[-1][2] + n <= limit:
+                    ranges[-1] = (ranges[-1][0], prefix, ranges[-1][2] + n)
+                else:
+                    ranges.append((prefix, prefix, n))
+            if all(n <= limit for _, _, n in ranges):
+                return ranges
+            break
+        err = StoreError(
+            f"the graph {graph} cannot be read from the SPARQL store at {self.query_url} in "
+            f"answers of at most {limit} triples (the server's cap on an answer): raise that "
+            "cap (Virtuoso: ResultSetMaxRows in [SPARQL] of virtuoso.ini, see "
+            "docs/deployment.md)"
+        )
+        log.error("%s", err)
+        raise err
 
     def _ask(self, where: str) -> bool:
         answer = self._read(f"ASK {{ {where} }}", JSON_RESULTS)
