@@ -120,6 +120,12 @@ VALUE = "<urn:claimgraph:value>"
 TOKEN = "<urn:claimgraph:token>"
 PENDING = "<urn:claimgraph:pending>"
 RENEWED = "<urn:claimgraph:renewed>"
+# `<…write/N> <touched> "iri iri …"`: the resources write N changed (the subjects and IRI
+# objects of its quads), recorded by the writes made in one conditional operation, so that
+# other instances update their caches from the change; kept for the last FOLLOWED_RECORDS
+# writes. A write without it (larger, a registration, pruned) makes them start over.
+TOUCHED = "<urn:claimgraph:touched>"
+FOLLOWED_RECORDS = 64
 # A read Virtuoso ended as the victim of a deadlock (SQL state 40001, which repeatable read,
 # DefaultIsolation = 4, makes possible for reads too) is sent again, this many times at most.
 READ_RETRIES = 3
@@ -237,18 +243,24 @@ def conditional_operation(
     add: list[ox.Quad] | None = None,
     *,
     claim: int | None = None,
+    touched: frozenset[str] | None = None,
 ) -> str:
     """One DELETE/INSERT that does something only while the stored generation is ``expect``:
     it removes and adds the quads, sets the generation to ``expect + 1``, records ``token`` as
     the write that made it (``claim``: seconds for which that write, applied in further
     requests, holds the store), clears a claim left on ``expect`` (and its renewals) and
-    forgets the record of write ``expect + 1 - KEPT_RECORDS``.
+    forgets the record of write ``expect + 1 - KEPT_RECORDS``. ``touched``: the resources the
+    write changes, recorded for other instances (forgotten after ``FOLLOWED_RECORDS`` writes).
     """
     new = expect + 1
     mine, old, prior = _record(new), _record(new - KEPT_RECORDS), _record(expect)
+    faded = _record(new - FOLLOWED_RECORDS)
     claimed = f" . {mine} {PENDING} {claim}" if claim is not None else ""
+    if touched is not None:  # IRIs hold no spaces: one literal, one triple per write
+        claimed += f" . {mine} {TOUCHED} {ox.Literal(' '.join(sorted(touched)))}"
     registry_out = (
         f"GRAPH {REGISTRY} {{ {GENERATION} {VALUE} ?n . {old} {TOKEN} ?old . "
+        f"{faded} {TOUCHED} ?faded . "
         f"{prior} {PENDING} ?claim . {prior} {RENEWED} ?renewed }}"
     )
     registry_in = (
@@ -259,7 +271,8 @@ def conditional_operation(
     where = (
         f"GRAPH {REGISTRY} {{ {GENERATION} {VALUE} ?n FILTER(?n = {expect}) "
         f"FILTER NOT EXISTS {{ {GENERATION} {VALUE} ?later FILTER(?later > {expect}) }} "
-        f"OPTIONAL {{ {old} {TOKEN} ?old }} OPTIONAL {{ {prior} {PENDING} ?claim }} "
+        f"OPTIONAL {{ {old} {TOKEN} ?old }} OPTIONAL {{ {faded} {TOUCHED} ?faded }} "
+        f"OPTIONAL {{ {prior} {PENDING} ?claim }} "
         f"OPTIONAL {{ {prior} {RENEWED} ?renewed }} }}"
     )
     return (
