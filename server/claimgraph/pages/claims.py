@@ -478,7 +478,8 @@ class ClaimIndex:
 class Changes:
     """What each recent write touched, by generation: the resources whose triples it added or
     removed, and the claims of statements and reviews it linked or unlinked (``None``: too much
-    to follow). Fed by ``ClaimGraph.write_listeners``."""
+    to follow). Fed by ``ClaimGraph.write_listeners``, and by its ``change_listeners`` with
+    what other instances' writes recorded in a shared store."""
 
     def __init__(self, keep: int = 32) -> None:
         self._lock = threading.Lock()
@@ -574,10 +575,11 @@ def init_app(app: Flask, graph: ClaimGraph) -> None:
 
 
 def index() -> ClaimIndex:
-    """The claims index of the current write generation: after writes seen here, updated
-    from what they touched (in the request when they touched at most one chunk of resources,
-    else in the background); otherwise (first use, a big write, another instance's write)
-    built from the whole graph, in the background once there is a previous one to serve."""
+    """The claims index of the current write generation: after writes seen here (or recorded
+    by the instance that made them), updated from what they touched (in the request when they
+    touched at most one chunk of resources, else in the background); otherwise (first use, a
+    big write, another instance's write that recorded nothing) built from the whole graph, in
+    the background once there is a previous one to serve."""
     cg = claimgraph()
     changes: Changes = current_app.extensions["claimgraph.claim-changes"]
 

@@ -24,7 +24,8 @@ generation, which every write bumps. The updates that read and move it are writt
 writes conditional on the generation and the holds of larger ones, are ``RemoteStore``'s, in
 ``claimgraph.store.shared``.
 
-Reads of many rows come a page at a time, cut from an ordered sequence (``_pages``). A read
+Reads of many rows come a page at a time, cut from an ordered sequence (``_pages``); whole
+graphs come as the server exports them, never sorted (``export``). A read
 the server ends as the victim of a deadlock is sent again (``READ_RETRIES``); an update never.
 
 Requests go over kept-alive connections, each with one deadline (``timeout``), through

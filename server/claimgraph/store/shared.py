@@ -7,6 +7,8 @@ learn whether it applied, and settles a lost answer with a second conditional up
 README's "Scaling out"). A write too large for one conditional operation holds the store
 instead: a conditional update claims it for a short time, renewed after each of the write's
 requests, and a last one lets go. Registering graphs is such a conditional write too.
+A write in one conditional operation also records the resources it changed, which the other
+instances read (``touched``) to follow it instead of starting over.
 
 The SPARQL of these updates is written beside the rest in ``claimgraph.store.remote``.
 """
