@@ -38,11 +38,14 @@ applied: its error says so (``in_doubt``).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Self
 from urllib.parse import urlsplit
@@ -91,9 +94,12 @@ VIRTUOSO_SYSTEM_GRAPHS = (
 LISTED_GRAPHS = 1_000  # unregistered graphs listed at most, by default
 
 PAGE_SIZE = 10_000  # rows per page of a long read: Virtuoso's default result cap
-# Triples per request of a graph's export (``export``): bounds the memory of one answer.
+# Triples per request of a graph's export (``export``): bounds the memory of one answer; a
+# larger graph is read in parts, this many requests at a time.
 EXPORT_CHUNK = 250_000
-# A graph larger than one export request is cut by the leading hex digits of a hash of each
+EXPORT_PARALLEL = 3
+PREDICATES_AT_ONCE = 200  # predicates named in one part (VALUES)
+# A predicate larger than one answer is cut by the leading hex digits of a hash of each
 # triple: ranges of hash prefixes, sized by one grouped count, and read without any sorting.
 _HASH = 'SUBSTR(MD5(CONCAT(STR(?s), " ", STR(?p), " ", STR(?o))), 1, {digits})'
 HASH_DIGITS = 3  # at most 4,096 ranges: enough for 10^8 triples under a cap of 10^5
@@ -375,6 +381,7 @@ class SparqlStore:
         self.page_size = page_size
         self.http = Http(timeout, ServerAuth(user, password or "") if user else None)
         self._graph_cache: tuple[float, list[ox.NamedNode]] | None = None
+        self._cap: int | None = None  # the server's cap on the rows of an answer
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -655,34 +662,65 @@ class SparqlStore:
         GET runs too), every term as the server writes it.
 
         Servers cap an answer (Virtuoso at ResultSetMaxRows, and silently for a CONSTRUCT):
-        the triples received are checked against the graph's count, and a graph larger than
-        an answer (or than ``EXPORT_CHUNK``) is read in ranges of a hash of its triples,
-        each range's size known beforehand from one grouped count and checked on arrival.
+        the triples received are checked against the graph's count. A graph larger than an
+        answer (or than ``EXPORT_CHUNK``) is read in parts, each sized beforehand by a
+        grouped count and checked on arrival: sets of predicates (an index range each), a
+        predicate larger than an answer in ranges of a hash of its triples; a few parts at
+        a time (``EXPORT_PARALLEL``).
         """
         expected = self.count(graph)
         if not expected:
             return
-        limit = EXPORT_CHUNK
+        limit = min(EXPORT_CHUNK, self._answer_cap())
         if expected <= limit:
             triples = self._construct(graph, "")
             if len(triples) == expected:
                 yield from (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
                 return
-            limit = min(limit, len(triples))  # the server's cap (or a write came between)
-        for low, high, size in self._hash_ranges(graph, limit):
-            key = _HASH.format(digits=len(low))
-            cut = f'FILTER({key} >= "{low}" && {key} <= "{high}")'
-            triples = self._construct(graph, cut)
-            if len(triples) != size:
-                raise StoreError(
-                    f"the graph {graph} changed while it was being read from the SPARQL store "
-                    f"at {self.query_url} (a range of it held {size} triples, then "
-                    f"{len(triples)}): try again"
-                )
-            yield from (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+            limit = min(limit, len(triples))  # a cap not known (or a write came between)
+        parts = iter(self._parts(graph, limit))
+        with ThreadPoolExecutor(EXPORT_PARALLEL) as pool:
+            pending = deque(
+                (part, pool.submit(self._construct, graph, part[0]))
+                for part in itertools.islice(parts, EXPORT_PARALLEL)
+            )
+            while pending:
+                (_, size), answer = pending.popleft()
+                triples = answer.result()
+                following = next(parts, None)
+                if following is not None:
+                    pending.append((following, pool.submit(self._construct, graph, following[0])))
+                if len(triples) != size:
+                    raise self._changed(graph, size, len(triples))
+                yield from (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+
+    def _changed(self, graph: ox.NamedNode, size: int, received: int) -> StoreError:
+        err = StoreError(
+            f"the graph {graph} changed while it was being read from the SPARQL store at "
+            f"{self.query_url} (a part of it held {size} triples, then {received}): try again"
+        )
+        log.error("%s", err)
+        return err
+
+    def _answer_cap(self) -> int:
+        """The most rows the server puts in one answer, where it says (Virtuoso's
+        ResultSetMaxRows); otherwise no cap is assumed (the count check still holds)."""
+        if self._cap is None:
+            self._cap = EXPORT_CHUNK
+            if self.is_virtuoso():
+                with contextlib.suppress(StoreError, ValueError):
+                    rows = self._select(
+                        "SELECT (bif:virtuoso_ini_item_value('SPARQL', 'ResultSetMaxRows') "
+                        "AS ?m) {}",
+                        level=logging.WARNING,
+                    )
+                    value = rows[0]["m"] if rows else None
+                    if isinstance(value, ox.Literal) and int(value.value) > 0:
+                        self._cap = int(value.value)
+        return self._cap
 
     def _construct(self, graph: ox.NamedNode, cut: str) -> list[ox.Triple]:
-        """The triples of ``graph`` (within ``cut``, a FILTER), in one N-Triples answer."""
+        """The triples of ``graph`` (within ``cut``: VALUES, FILTER), in one N-Triples answer."""
         sparql = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_term(graph)} {{ ?s ?p ?o }} {cut} }}"
         answer = self._read(sparql, N_TRIPLES)
         try:
@@ -692,14 +730,52 @@ class SparqlStore:
         except (ValueError, SyntaxError) as err:
             raise self._garbage(answer, err) from err
 
-    def _hash_ranges(self, graph: ox.NamedNode, limit: int) -> list[tuple[str, str, int]]:
-        """Ranges ``(low, high, triples)`` of hash prefixes that cover ``graph``, each of at
-        most ``limit`` triples: as few hex digits as make every prefix small enough."""
+    def _parts(self, graph: ox.NamedNode, limit: int) -> list[tuple[str, int]]:
+        """Parts ``(cut, triples)`` that cover ``graph``, each of at most ``limit`` triples:
+        sets of predicates (``VALUES``, read through the server's predicate index), and a
+        predicate larger than ``limit`` in hash ranges."""
+        rows = self._select(
+            f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ GRAPH {_term(graph)} {{ ?s ?p ?o }} }} "
+            "GROUP BY ?p"
+        )
+        sizes = sorted(
+            (r["p"].value, int(r["n"].value))
+            for r in rows
+            if isinstance(r["p"], ox.NamedNode) and isinstance(r["n"], ox.Literal)
+        )
+        if len(sizes) >= limit:  # the answer itself may be capped: hash ranges of all
+            return self._hash_ranges(graph, limit, "")
+        parts: list[tuple[str, int]] = []
+        batch: list[str] = []
+        total = 0
+
+        def flush() -> None:
+            nonlocal batch, total
+            if batch:
+                parts.append((f"VALUES ?p {{ {' '.join(batch)} }}", total))
+            batch, total = [], 0
+
+        for p, n in sizes:
+            scope = f"VALUES ?p {{ <{p}> }}"
+            if n > limit:
+                parts += self._hash_ranges(graph, limit, scope)
+                continue
+            if total + n > limit or len(batch) >= PREDICATES_AT_ONCE:
+                flush()
+            batch.append(f"<{p}>")
+            total += n
+        flush()
+        return parts
+
+    def _hash_ranges(self, graph: ox.NamedNode, limit: int, scope: str) -> list[tuple[str, int]]:
+        """Parts ``(cut, triples)`` of ``graph`` within ``scope``, by ranges of hash prefixes,
+        each of at most ``limit`` triples: as few hex digits as make every prefix small enough
+        (each part is a scan of the scope: the last resort)."""
         for digits in range(1, HASH_DIGITS + 1):
             key = _HASH.format(digits=digits)
             rows = self._select(
                 f"SELECT ?h (COUNT(*) AS ?n) WHERE {{ GRAPH {_term(graph)} {{ ?s ?p ?o }} "
-                f"BIND({key} AS ?h) }} GROUP BY ?h"
+                f"{scope} BIND({key} AS ?h) }} GROUP BY ?h"
             )
             sizes = sorted(
                 (r["h"].value, int(r["n"].value))
@@ -717,7 +793,10 @@ class SparqlStore:
                 else:
                     ranges.append((prefix, prefix, n))
             if all(n <= limit for _, _, n in ranges):
-                return ranges
+                return [
+                    (f'{scope} FILTER({key} >= "{low}" && {key} <= "{high}")', n)
+                    for low, high, n in ranges
+                ]
             break
         err = StoreError(
             f"the graph {graph} cannot be read from the SPARQL store at {self.query_url} in "
