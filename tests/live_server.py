@@ -3,6 +3,9 @@ runs it) in a background thread, serving an app built with create_app."""
 
 from __future__ import annotations
 
+import http.client
+import http.server
+import itertools
 import threading
 import urllib.error
 import urllib.request
@@ -10,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
+from urllib.parse import urlsplit
 
 from flask import Flask
 from waitress.server import create_server
@@ -89,3 +93,68 @@ def seeded_with_reviews(validator: Validator) -> ClaimGraph:
     ]
     import_markup(cg, [(str(f), f.read_bytes()) for f in files], language="en")
     return cg
+
+
+# Headers that concern one connection, not the request: a proxy does not pass them on.
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+}
+
+
+@contextmanager
+def reverse_proxy(upstreams: list[str], public_host: str) -> Iterator[str]:
+    """A loopback reverse proxy that sends each request to the next of ``upstreams`` in turn
+    (``http://127.0.0.1:N``), as nginx's ``proxy_pass`` to an upstream block does: it adds
+    ``X-Forwarded-For/-Proto/-Host`` (``https``, ``public_host``) and names the upstream that
+    answered in ``X-Upstream``. Yields its URL."""
+    turn = itertools.count()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _forward(self) -> None:
+            upstream = upstreams[next(turn) % len(upstreams)]
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            headers |= {
+                "X-Forwarded-For": self.client_address[0],
+                "X-Forwarded-Proto": "https",
+                "X-Forwarded-Host": public_host,
+            }
+            conn = http.client.HTTPConnection(urlsplit(upstream).netloc, timeout=30)
+            try:
+                conn.request(self.command, self.path, body=body or None, headers=headers)
+                answer = conn.getresponse()
+                data = answer.read()
+            finally:
+                conn.close()
+            self.send_response(answer.status)
+            for k, v in answer.getheaders():
+                if k.lower() not in HOP_BY_HOP | {"content-length"}:
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("X-Upstream", upstream)
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

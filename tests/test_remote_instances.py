@@ -11,8 +11,10 @@ from types import SimpleNamespace
 
 import pyoxigraph as ox
 import pytest
+from flask.testing import FlaskClient
 
 import claimgraph.core
+import claimgraph.store.shared
 from claimgraph.app import create_app
 from claimgraph.config import Settings
 from claimgraph.core import WRITE_ATTEMPTS, ClaimGraph
@@ -311,3 +313,72 @@ def test_an_instances_own_write_is_followed_by_its_claims_index_without_a_rebuil
     assert during == [(before + 1, before, False)]
     assert a.generation == before + 1 and BIZARRE in denied()
     assert calls == ["updated"]
+
+
+class Reads:
+    """The queries one instance sends to the store, and its claims index's builds/updates."""
+
+    def __init__(self, graph: ClaimGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sent: list[str] = []
+        self.calls: list[str] = []
+        original_read = graph.store._read  # type: ignore[attr-defined]
+
+        def read(sparql: str, *args: object, **kwargs: object) -> object:
+            self.sent.append(sparql)
+            return original_read(sparql, *args, **kwargs)
+
+        monkeypatch.setattr(graph.store, "_read", read)
+        for name in ("build", "updated"):
+            original = getattr(claims_page.ClaimIndex, name)
+
+            def counted(*args: object, _name: str = name, _original: object = original) -> object:
+                self.calls.append(_name)
+                return _original(*args)  # type: ignore[operator]
+
+            monkeypatch.setattr(claims_page.ClaimIndex, name, counted)
+
+    def clear(self) -> None:
+        self.sent.clear()
+        self.calls.clear()
+
+
+def denials(client: FlaskClient) -> set[str]:
+    reply = client.get("/claims.json", query_string={"stance": "denies", "per_page": "200"})
+    assert reply.status_code == 200
+    return {c["iri"] for c in reply.get_json()["claims"]}
+
+
+def test_another_instances_write_is_followed_from_its_record_without_a_rebuild(
+    instances: tuple[ClaimGraph, ClaimGraph], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B reads what A's write changed from the registry (one small read) and updates its
+    claims index from it: no whole-store read."""
+    a, b = instances
+    monkeypatch.setattr(b, "settings", b.settings.replace(store_refresh=0.0))
+    client = create_app(b.settings, graph=b).test_client()
+    assert BIZARRE not in denials(client)  # B's index, built
+    reads = Reads(b, monkeypatch)
+    a.write(Delta(add=parse(DENIAL.encode(), by_name("turtle"), graph=GRAPH, iris=a.iris)))
+    assert BIZARRE in denials(client)
+    assert reads.calls == ["updated"]
+    records = [q for q in reads.sent if "<urn:claimgraph:touched>" in q]
+    assert len(records) == 1
+    # every other read names the resources it reads (VALUES), or is of the registry
+    unscoped = [q for q in reads.sent if "VALUES" not in q and "<urn:claimgraph:" not in q]
+    assert not unscoped
+    assert len(reads.sent) <= 16  # the generation, the record, the index's reads by VALUES
+
+
+def test_a_write_not_recorded_makes_the_other_instance_rebuild(
+    instances: tuple[ClaimGraph, ClaimGraph], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write too large for one conditional operation records nothing: B starts over."""
+    a, b = instances
+    monkeypatch.setattr(b, "settings", b.settings.replace(store_refresh=0.0))
+    client = create_app(b.settings, graph=b).test_client()
+    assert BIZARRE not in denials(client)
+    reads = Reads(b, monkeypatch)
+    monkeypatch.setattr(claimgraph.store.shared, "SINGLE_OPERATION_LIMIT", 2)
+    a.write(Delta(add=parse(DENIAL.encode(), by_name("turtle"), graph=GRAPH, iris=a.iris)))
+    assert BIZARRE in denials(client)
+    assert reads.calls == ["build"]

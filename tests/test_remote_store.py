@@ -9,6 +9,8 @@ import time
 import pyoxigraph as ox
 import pytest
 
+import claimgraph.store.remote
+import claimgraph.store.shared
 from claimgraph.config import Settings
 from claimgraph.core import open_store
 from claimgraph.errors import InputError, StoreError, StoreTimeout, StoreUnreachable
@@ -198,6 +200,31 @@ def test_a_write_at_an_old_generation_changes_nothing(empty: Virtuoso) -> None:
     assert second.apply_at(Delta(add=quads(3, G2)), second.write_base()) == base + 2
     first.apply(Delta(add=quads(1, G2, "raw")))  # an unconditional write bumps it too
     assert first.generation() == base + 3 and first.count() == 7
+
+
+def test_writes_record_what_they_changed_for_the_last_writes_only(
+    empty: Virtuoso, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write in one conditional operation records the resources it changed; the record of
+    the write FOLLOWED_RECORDS before is pruned by the same operation, so the registry stays
+    bounded; writes without a record (an unconditional one, a registration) are missing."""
+    for module in (claimgraph.store.remote, claimgraph.store.shared):
+        monkeypatch.setattr(module, "FOLLOWED_RECORDS", 3)
+    store = empty.store()
+    base = store.write_base()
+    for i in range(5):
+        assert store.apply_at(Delta(add=quads(i + 1, G1, f"w{i}")), base + i) == base + i + 1
+    store.apply(Delta(add=quads(1, G2)))  # unconditional: no record
+    end = base + 6
+    recorded = store.touched(end - 3, end)
+    assert sorted(recorded) == [end - 2, end - 1]  # the last conditional two of three
+    assert recorded[end - 1] == {f"{EX}s{i}" for i in range(5)}
+    assert store.touched(base, end) == {}  # wider than the records kept: nothing
+    rows = store._select(
+        f"SELECT ?w WHERE {{ GRAPH {REGISTRY} {{ ?w <urn:claimgraph:touched> ?t }} }}"
+    )
+    numbers = {int(r["w"].value.rsplit("/", 1)[1]) for r in rows}  # type: ignore[union-attr]
+    assert {n for n in numbers if n > base} == {base + 3, base + 4, base + 5}  # 1, 2 pruned
 
 
 def test_a_conditional_write_removes_and_adds_across_graphs(empty: Virtuoso) -> None:

@@ -148,6 +148,10 @@ class ClaimGraph:
         # before the new generation is published: caches that can follow a small delta update
         # themselves instead of starting over.
         self.write_listeners: list[Callable[[int, Delta], None]] = []
+        # Called with (generation, the resources it changed) for another instance's write that
+        # recorded them in the shared store, before this one publishes that generation: the
+        # same caches follow it. A write not recorded is not told (they start over).
+        self.change_listeners: list[Callable[[int, frozenset[str]], None]] = []
         self.close_listeners: list[Callable[[], None]] = []  # called by close(), first
 
     def listen_weakly(self, method: Callable[[int, Delta], None]) -> None:
@@ -174,13 +178,34 @@ class ClaimGraph:
                 if due:
                     self._generation_read = now
             if due:
-                self._seen(self._shared.generation(), read=True)
+                self._follow(self._shared.generation())
         return self._generation
 
     @generation.setter
     def generation(self, value: int) -> None:
         """Set by tests and benchmarks to stand for a write this instance did not see."""
         self._generation = value
+
+    def _follow(self, generation: int) -> None:
+        """Publish ``generation``, read from the shared store; the change listeners are told
+        first what each write since the last one seen changed, as the writes recorded it (one
+        small read, only when something listens and another instance wrote)."""
+        with self._generation_lock:
+            since = None if self._landing else self._generation
+        if since is not None and generation > since and self.change_listeners:
+            assert self._shared is not None
+            try:
+                recorded = self._shared.touched(since, generation)
+            except Exception:  # not followed: the caches start over
+                log.exception("reading what writes %d to %d changed failed", since + 1, generation)
+                recorded = {}
+            for n, touched in sorted(recorded.items()):
+                for listener in list(self.change_listeners):
+                    try:
+                        listener(n, touched)
+                    except Exception:
+                        log.exception("a change listener failed on write generation %d", n)
+        self._seen(generation, read=True)
 
     def _seen(self, generation: int, *, read: bool = False) -> None:
         with self._generation_lock:

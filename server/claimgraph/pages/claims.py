@@ -478,7 +478,8 @@ class ClaimIndex:
 class Changes:
     """What each recent write touched, by generation: the resources whose triples it added or
     removed, and the claims of statements and reviews it linked or unlinked (``None``: too much
-    to follow). Fed by ``ClaimGraph.write_listeners``."""
+    to follow). Fed by ``ClaimGraph.write_listeners``, and by its ``change_listeners`` with
+    what other instances' writes recorded in a shared store."""
 
     def __init__(self, keep: int = 32) -> None:
         self._lock = threading.Lock()
@@ -494,7 +495,15 @@ class Changes:
         with self._lock:
             self._touched[generation] = touched
             while len(self._touched) > self._keep:
-                del self._touched[next(iter(self._touched))]
+                del self._touched[min(self._touched)]
+
+    def follow(self, generation: int, touched: frozenset[str]) -> None:
+        """Another instance's write, by the resources it recorded as changed."""
+        with self._lock:
+            if generation not in self._touched:  # this instance's own write is known better
+                self._touched[generation] = touched if len(touched) <= MAX_TOUCHED else None
+            while len(self._touched) > self._keep:
+                del self._touched[min(self._touched)]
 
     def since(self, since: int, until: int) -> set[str] | None:
         """Everything the writes after ``since`` up to ``until`` touched; ``None`` when one of
@@ -536,6 +545,15 @@ class _Follow:
             changes.record(generation, delta)
 
 
+class _FollowOthers(_Follow):
+    """The change listener feeding the same ``Changes`` with other instances' writes."""
+
+    def __call__(self, generation: int, touched: frozenset[str]) -> None:  # type: ignore[override]
+        changes = self.changes()
+        if changes is not None:
+            changes.follow(generation, touched)
+
+
 def init_app(app: Flask, graph: ClaimGraph) -> None:
     changes = app.extensions.get("claimgraph.claim-changes")
     if not isinstance(changes, Changes):
@@ -546,13 +564,22 @@ def init_app(app: Flask, graph: ClaimGraph) -> None:
     if not any(isinstance(f, _Follow) and f.changes() is changes for f in kept):
         kept.append(_Follow(changes))
     graph.write_listeners[:] = kept
+    others = [
+        f
+        for f in graph.change_listeners
+        if not (isinstance(f, _FollowOthers) and f.changes() is None)
+    ]
+    if not any(isinstance(f, _FollowOthers) and f.changes() is changes for f in others):
+        others.append(_FollowOthers(changes))
+    graph.change_listeners[:] = others
 
 
 def index() -> ClaimIndex:
-    """The claims index of the current write generation: after writes seen here, updated
-    from what they touched (in the request when they touched at most one chunk of resources,
-    else in the background); otherwise (first use, a big write, another instance's write)
-    built from the whole graph, in the background once there is a previous one to serve."""
+    """The claims index of the current write generation: after writes seen here (or recorded
+    by the instance that made them), updated from what they touched (in the request when they
+    touched at most one chunk of resources, else in the background); otherwise (first use, a
+    big write, another instance's write that recorded nothing) built from the whole graph, in
+    the background once there is a previous one to serve."""
     cg = claimgraph()
     changes: Changes = current_app.extensions["claimgraph.claim-changes"]
 

@@ -24,7 +24,8 @@ generation, which every write bumps. The updates that read and move it are writt
 writes conditional on the generation and the holds of larger ones, are ``RemoteStore``'s, in
 ``claimgraph.store.shared``.
 
-Reads of many rows come a page at a time, cut from an ordered sequence (``_pages``). A read
+Reads of many rows come a page at a time, cut from an ordered sequence (``_pages``); whole
+graphs come as the server exports them, never sorted (``export``). A read
 the server ends as the victim of a deadlock is sent again (``READ_RETRIES``); an update never.
 
 Requests go over kept-alive connections, each with one deadline (``timeout``), through
@@ -37,11 +38,14 @@ applied: its error says so (``in_doubt``).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Self
 from urllib.parse import urlsplit
@@ -90,6 +94,15 @@ VIRTUOSO_SYSTEM_GRAPHS = (
 LISTED_GRAPHS = 1_000  # unregistered graphs listed at most, by default
 
 PAGE_SIZE = 10_000  # rows per page of a long read: Virtuoso's default result cap
+# Triples per request of a graph's export (``export``): bounds the memory of one answer; a
+# larger graph is read in parts, this many requests at a time.
+EXPORT_CHUNK = 250_000
+EXPORT_PARALLEL = 3
+PREDICATES_AT_ONCE = 200  # predicates named in one part (VALUES)
+# A predicate larger than one answer is cut by the leading hex digits of a hash of each
+# triple: ranges of hash prefixes, sized by one grouped count, and read without any sorting.
+_HASH = 'SUBSTR(MD5(CONCAT(STR(?s), " ", STR(?p), " ", STR(?o))), 1, {digits})'
+HASH_DIGITS = 3  # at most 4,096 ranges: enough for 10^8 triples under a cap of 10^5
 BULK_BATCH = 10_000  # quads per bulk_load request
 # Triples per GRAPH block of a DATA operation: Virtuoso's SPARQL parser runs out of stack
 # near 5,000 triples in one block (whole operations of 50,000 triples in blocks are fine).
@@ -114,6 +127,12 @@ VALUE = "<urn:claimgraph:value>"
 TOKEN = "<urn:claimgraph:token>"
 PENDING = "<urn:claimgraph:pending>"
 RENEWED = "<urn:claimgraph:renewed>"
+# `<…write/N> <touched> "iri iri …"`: the resources write N changed (the subjects and IRI
+# objects of its quads), recorded by the writes made in one conditional operation, so that
+# other instances update their caches from the change; kept for the last FOLLOWED_RECORDS
+# writes. A write without it (larger, a registration, pruned) makes them start over.
+TOUCHED = "<urn:claimgraph:touched>"
+FOLLOWED_RECORDS = 64
 # A read Virtuoso ended as the victim of a deadlock (SQL state 40001, which repeatable read,
 # DefaultIsolation = 4, makes possible for reads too) is sent again, this many times at most.
 READ_RETRIES = 3
@@ -231,18 +250,24 @@ def conditional_operation(
     add: list[ox.Quad] | None = None,
     *,
     claim: int | None = None,
+    touched: frozenset[str] | None = None,
 ) -> str:
     """One DELETE/INSERT that does something only while the stored generation is ``expect``:
     it removes and adds the quads, sets the generation to ``expect + 1``, records ``token`` as
     the write that made it (``claim``: seconds for which that write, applied in further
     requests, holds the store), clears a claim left on ``expect`` (and its renewals) and
-    forgets the record of write ``expect + 1 - KEPT_RECORDS``.
+    forgets the record of write ``expect + 1 - KEPT_RECORDS``. ``touched``: the resources the
+    write changes, recorded for other instances (forgotten after ``FOLLOWED_RECORDS`` writes).
     """
     new = expect + 1
     mine, old, prior = _record(new), _record(new - KEPT_RECORDS), _record(expect)
+    faded = _record(new - FOLLOWED_RECORDS)
     claimed = f" . {mine} {PENDING} {claim}" if claim is not None else ""
+    if touched is not None:  # IRIs hold no spaces: one literal, one triple per write
+        claimed += f" . {mine} {TOUCHED} {ox.Literal(' '.join(sorted(touched)))}"
     registry_out = (
         f"GRAPH {REGISTRY} {{ {GENERATION} {VALUE} ?n . {old} {TOKEN} ?old . "
+        f"{faded} {TOUCHED} ?faded . "
         f"{prior} {PENDING} ?claim . {prior} {RENEWED} ?renewed }}"
     )
     registry_in = (
@@ -253,7 +278,8 @@ def conditional_operation(
     where = (
         f"GRAPH {REGISTRY} {{ {GENERATION} {VALUE} ?n FILTER(?n = {expect}) "
         f"FILTER NOT EXISTS {{ {GENERATION} {VALUE} ?later FILTER(?later > {expect}) }} "
-        f"OPTIONAL {{ {old} {TOKEN} ?old }} OPTIONAL {{ {prior} {PENDING} ?claim }} "
+        f"OPTIONAL {{ {old} {TOKEN} ?old }} OPTIONAL {{ {faded} {TOUCHED} ?faded }} "
+        f"OPTIONAL {{ {prior} {PENDING} ?claim }} "
         f"OPTIONAL {{ {prior} {RENEWED} ?renewed }} }}"
     )
     return (
@@ -355,6 +381,7 @@ class SparqlStore:
         self.page_size = page_size
         self.http = Http(timeout, ServerAuth(user, password or "") if user else None)
         self._graph_cache: tuple[float, list[ox.NamedNode]] | None = None
+        self._cap: int | None = None  # the server's cap on the rows of an answer
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -597,6 +624,10 @@ class SparqlStore:
             return iter(())
         if isinstance(graph, ox.DefaultGraph):
             return iter(())
+        if subject is None and predicate is None and object is None:
+            # Whole graphs: each as the server exports it, not paged from a sorted result.
+            graphs = [graph] if graph is not None else self.graphs()
+            return itertools.chain.from_iterable(self.export(g) for g in graphs)
         s, p, o = (
             _term(t) if t is not None else f"?{v}"
             for t, v in ((subject, "s"), (predicate, "p"), (object, "o"))
@@ -624,6 +655,157 @@ class SparqlStore:
                 fixed[i] if fixed[i] is not None else row[name] for i, name in enumerate(names)
             ]
             yield ox.Quad(*terms)  # type: ignore[arg-type]
+
+    def export(self, graph: ox.NamedNode) -> Iterator[ox.Quad]:
+        """The quads of one graph, read as the server exports it, without sorting anything:
+        ``CONSTRUCT`` of the whole graph as N-Triples (what Virtuoso's Graph Store Protocol
+        GET runs too), every term as the server writes it.
+
+        Servers cap an answer (Virtuoso at ResultSetMaxRows, and silently for a CONSTRUCT):
+        the triples received are checked against the graph's count. A graph larger than an
+        answer (or than ``EXPORT_CHUNK``) is read in parts, each sized beforehand by a
+        grouped count and checked on arrival: sets of predicates (an index range each), a
+        predicate larger than an answer in ranges of a hash of its triples; a few parts at
+        a time (``EXPORT_PARALLEL``).
+        """
+        expected = self.count(graph)
+        if not expected:
+            return
+        limit = min(EXPORT_CHUNK, self._answer_cap())
+        if expected <= limit:
+            triples = self._construct(graph, "")
+            if len(triples) == expected:
+                yield from (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+                return
+            limit = min(limit, len(triples))  # a cap not known (or a write came between)
+        parts = iter(self._parts(graph, limit))
+        with ThreadPoolExecutor(EXPORT_PARALLEL) as pool:
+            pending = deque(
+                (part, pool.submit(self._construct, graph, part[0]))
+                for part in itertools.islice(parts, EXPORT_PARALLEL)
+            )
+            while pending:
+                (_, size), answer = pending.popleft()
+                triples = answer.result()
+                following = next(parts, None)
+                if following is not None:
+                    pending.append((following, pool.submit(self._construct, graph, following[0])))
+                if len(triples) != size:
+                    raise self._changed(graph, size, len(triples))
+                yield from (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+
+    def _changed(self, graph: ox.NamedNode, size: int, received: int) -> StoreError:
+        err = StoreError(
+            f"the graph {graph} changed while it was being read from the SPARQL store at "
+            f"{self.query_url} (a part of it held {size} triples, then {received}): try again"
+        )
+        log.error("%s", err)
+        return err
+
+    def _answer_cap(self) -> int:
+        """The most rows the server puts in one answer, where it says (Virtuoso's
+        ResultSetMaxRows); otherwise no cap is assumed (the count check still holds)."""
+        if self._cap is None:
+            self._cap = EXPORT_CHUNK
+            if self.is_virtuoso():
+                with contextlib.suppress(StoreError, ValueError):
+                    rows = self._select(
+                        "SELECT (bif:virtuoso_ini_item_value('SPARQL', 'ResultSetMaxRows') "
+                        "AS ?m) {}",
+                        level=logging.WARNING,
+                    )
+                    value = rows[0]["m"] if rows else None
+                    if isinstance(value, ox.Literal) and int(value.value) > 0:
+                        self._cap = int(value.value)
+        return self._cap
+
+    def _construct(self, graph: ox.NamedNode, cut: str) -> list[ox.Triple]:
+        """The triples of ``graph`` (within ``cut``: VALUES, FILTER), in one N-Triples answer."""
+        sparql = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_term(graph)} {{ ?s ?p ?o }} {cut} }}"
+        answer = self._read(sparql, N_TRIPLES)
+        try:
+            if answer.media_type not in (N_TRIPLES, "text/plain"):
+                raise ValueError(f"not N-Triples but {answer.media_type or 'no media type'}")
+            return [q.triple for q in ox.parse(answer.body, ox.RdfFormat.N_TRIPLES)]
+        except (ValueError, SyntaxError) as err:
+            raise self._garbage(answer, err) from err
+
+    def _parts(self, graph: ox.NamedNode, limit: int) -> list[tuple[str, int]]:
+        """Parts ``(cut, triples)`` that cover ``graph``, each of at most ``limit`` triples:
+        sets of predicates (``VALUES``, read through the server's predicate index), and a
+        predicate larger than ``limit`` in hash ranges."""
+        rows = self._select(
+            f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ GRAPH {_term(graph)} {{ ?s ?p ?o }} }} "
+            "GROUP BY ?p"
+        )
+        sizes = sorted(
+            (r["p"].value, int(r["n"].value))
+            for r in rows
+            if isinstance(r["p"], ox.NamedNode) and isinstance(r["n"], ox.Literal)
+        )
+        if len(sizes) >= limit:  # the answer itself may be capped: hash ranges of all
+            return self._hash_ranges(graph, limit, "")
+        parts: list[tuple[str, int]] = []
+        batch: list[str] = []
+        total = 0
+
+        def flush() -> None:
+            nonlocal batch, total
+            if batch:
+                parts.append((f"VALUES ?p {{ {' '.join(batch)} }}", total))
+            batch, total = [], 0
+
+        for p, n in sizes:
+            scope = f"VALUES ?p {{ <{p}> }}"
+            if n > limit:
+                parts += self._hash_ranges(graph, limit, scope)
+                continue
+            if total + n > limit or len(batch) >= PREDICATES_AT_ONCE:
+                flush()
+            batch.append(f"<{p}>")
+            total += n
+        flush()
+        return parts
+
+    def _hash_ranges(self, graph: ox.NamedNode, limit: int, scope: str) -> list[tuple[str, int]]:
+        """Parts ``(cut, triples)`` of ``graph`` within ``scope``, by ranges of hash prefixes,
+        each of at most ``limit`` triples: as few hex digits as make every prefix small enough
+        (each part is a scan of the scope: the last resort)."""
+        for digits in range(1, HASH_DIGITS + 1):
+            key = _HASH.format(digits=digits)
+            rows = self._select(
+                f"SELECT ?h (COUNT(*) AS ?n) WHERE {{ GRAPH {_term(graph)} {{ ?s ?p ?o }} "
+                f"{scope} BIND({key} AS ?h) }} GROUP BY ?h"
+            )
+            sizes = sorted(
+                (r["h"].value, int(r["n"].value))
+                for r in rows
+                if isinstance(r["h"], ox.Literal) and isinstance(r["n"], ox.Literal)
+            )
+            if len(sizes) < 16**digits and len(sizes) >= limit:
+                break  # the answer itself was capped
+            if max(n for _, n in sizes) > limit and digits < HASH_DIGITS:
+                continue
+            ranges: list[tuple[str, str, int]] = []
+            for prefix, n in sizes:
+                if ranges and ranges[-1][2] + n <= limit:
+                    ranges[-1] = (ranges[-1][0], prefix, ranges[-1][2] + n)
+                else:
+                    ranges.append((prefix, prefix, n))
+            if all(n <= limit for _, _, n in ranges):
+                return [
+                    (f'{scope} FILTER({key} >= "{low}" && {key} <= "{high}")', n)
+                    for low, high, n in ranges
+                ]
+            break
+        err = StoreError(
+            f"the graph {graph} cannot be read from the SPARQL store at {self.query_url} in "
+            f"answers of at most {limit} triples (the server's cap on an answer): raise that "
+            "cap (Virtuoso: ResultSetMaxRows in [SPARQL] of virtuoso.ini, see "
+            "docs/deployment.md)"
+        )
+        log.error("%s", err)
+        raise err
 
     def _ask(self, where: str) -> bool:
         answer = self._read(f"ASK {{ {where} }}", JSON_RESULTS)

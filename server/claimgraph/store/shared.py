@@ -7,6 +7,8 @@ learn whether it applied, and settles a lost answer with a second conditional up
 README's "Scaling out"). A write too large for one conditional operation holds the store
 instead: a conditional update claims it for a short time, renewed after each of the write's
 requests, and a last one lets go. Registering graphs is such a conditional write too.
+A write in one conditional operation also records the resources it changed, which the other
+instances read (``touched``) to follow it instead of starting over.
 
 The SPARQL of these updates is written beside the rest in ``claimgraph.store.remote``.
 """
@@ -26,12 +28,14 @@ import pyoxigraph as ox
 from claimgraph.errors import InputError, StoreError
 from claimgraph.store import REGISTRY, Delta
 from claimgraph.store.remote import (
+    FOLLOWED_RECORDS,
     GENERATION,
     PENDING,
     REGISTERED_AT_ONCE,
     RENEWED,
     SINGLE_OPERATION_LIMIT,
     TOKEN,
+    TOUCHED,
     VALUE,
     SparqlStore,
     _changes,
@@ -78,6 +82,17 @@ def _whole(text: str) -> int:
     if value < 0:
         raise ValueError(text)
     return value
+
+
+def _touched(delta: Delta) -> frozenset[str]:
+    """The resources a write changes, as other instances follow it: the subject and the IRI
+    object of each quad it adds or removes."""
+    out: set[str] = set()
+    for q in itertools.chain(delta.add, delta.remove):
+        for t in (q.subject, q.object):
+            if isinstance(t, ox.NamedNode):
+                out.add(t.value)
+    return frozenset(out)
 
 
 class RemoteStore(SparqlStore):
@@ -222,7 +237,8 @@ class RemoteStore(SparqlStore):
         token = uuid.uuid4().hex
         try:
             if not delta.drop_graphs and len(remove) + len(add) <= SINGLE_OPERATION_LIMIT:
-                operation = conditional_operation(generation, token, remove, add)
+                touched = _touched(delta)
+                operation = conditional_operation(generation, token, remove, add, touched=touched)
                 applied = self._conditional(operation, generation, token, what)
                 return generation + 1 if applied else None
             return self._held_write(delta, generation, token, what)
@@ -264,6 +280,25 @@ class RemoteStore(SparqlStore):
             "applied" if maker == token else "not applied",
         )
         return maker == token
+
+    def touched(self, since: int, until: int) -> dict[int, frozenset[str]]:
+        """What each write after ``since`` up to ``until`` changed, as it recorded it (one
+        small read): the resources of each write that recorded them; the others are missing
+        (larger writes, registrations, records pruned), and nothing when the gap is wider than
+        the records kept."""
+        if until <= since or until - since > FOLLOWED_RECORDS:
+            return {}
+        records = " ".join(_record(n) for n in range(since + 1, until + 1))
+        rows = self._select(
+            f"SELECT ?w ?t WHERE {{ VALUES ?w {{ {records} }} "
+            f"GRAPH {REGISTRY} {{ ?w {TOUCHED} ?t }} }}"
+        )
+        found: dict[int, frozenset[str]] = {}
+        for r in rows:
+            w, t = r["w"], r["t"]
+            if isinstance(w, ox.NamedNode) and isinstance(t, ox.Literal):
+                found[int(w.value.rsplit("/", 1)[1])] = frozenset(t.value.split())
+        return found
 
     def _maker(self, generation: int) -> str | None:
         """The token of the write that made ``generation``, if the registry records it."""
