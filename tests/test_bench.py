@@ -56,7 +56,7 @@ def test_the_benchmark_prints_oxigraph_rdflib_and_virtuoso_side_by_side(tmp_path
 
 
 def test_the_throughput_benchmark_drives_a_real_service(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["--statements", "300", "--seconds", "1", "--clients", "1,3", "--page-processes", "1,2"]
+    args = ["--statements", "300", "--seconds", "2", "--clients", "1,3", "--page-processes", "1,2"]
     assert throughput.main(args) == 0
     lines = capsys.readouterr().out.splitlines()
     rows = [
@@ -70,9 +70,13 @@ def test_the_throughput_benchmark_drives_a_real_service(capsys: pytest.CaptureFi
         for workload in ("claim", "`/sparql`")
         for clients in ("1", "3")
     ]
-    for _, _, _, rate, median, p95, errors in rows:
+    for workload, procs, _, rate, median, p95, cpu, errors in rows:
         assert float(rate.replace(",", "")) > 0
         assert median.endswith(" ms") and p95.endswith(" ms")
+        serving, workers = (float(x) for x in cpu.removesuffix(" ms").split(" + "))
+        assert serving > 0
+        if procs == "2" and workload.startswith("claim page"):  # rendered in page processes
+            assert workers > 0, (workload, procs)
         assert errors == "0"
     assert "1 page process(es): peak RSS of the service" in lines[0]
     assert "2 page process(es): peak RSS of the service" in lines[0]

@@ -10,10 +10,12 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from flask import Flask
 
+from claimgraph import pageprocs
 from claimgraph.app import create_app
 from claimgraph.config import Settings
 from claimgraph.core import ClaimGraph
@@ -180,8 +182,31 @@ def test_more_clients_than_processes_wait_their_turn(graph: ClaimGraph) -> None:
         page_procs.executor.close()
 
 
-def test_default_count() -> None:
+def test_a_page_past_its_deadline_is_a_clean_503(
+    graph: ClaimGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pageprocs, "GRACE", 0.0)  # the process is killed at the deadline itself
+    settings = graph.settings.replace(page_processes=2, propagation=False, page_timeout=0.001)
+    app = create_app(settings, graph=graph)
+    page_procs = procs(app)
+    path = next(iter(one_of_each_kind(graph).values())).removeprefix(BASE)
+    try:
+        with serve(app) as url:
+            reply = fetch(f"{url}/{path}", HTML)
+        assert reply.status == 503
+        assert "CLAIMGRAPH_PAGE_TIMEOUT" in reply.text()
+        assert reply.headers["X-Request-Id"] == "same-id"
+        assert "Content-Security-Policy" in reply.headers
+        assert page_procs.executor.stats.killed == 1
+    finally:
+        page_procs.executor.close()
+
+
+def test_default_count(tmp_path: Path) -> None:
     memory = ClaimGraph(Settings(seed=False))
     assert default_page_processes(Settings(), memory.store) == 1  # copied whole per snapshot
     assert default_page_processes(Settings(page_processes=3), memory.store) == 3
     memory.close()
+    disk = ClaimGraph(Settings(seed=False, data_dir=tmp_path))
+    assert default_page_processes(Settings(), disk.store) == len(os.sched_getaffinity(0))
+    disk.close()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import io
+import logging
 import os
 import sys
 from collections import Counter
@@ -38,7 +39,7 @@ from flask import Flask, Response, request
 from claimgraph import httperrors
 from claimgraph.config import Settings
 from claimgraph.core import ClaimGraph
-from claimgraph.errors import ServerBusy, StoreError
+from claimgraph.errors import QueryTimeout, ServerBusy, StoreError
 from claimgraph.sparql.executor import QueryExecutor, WorkerCrashed
 from claimgraph.store import Delta
 from claimgraph.store.embedded import EmbeddedStore
@@ -168,6 +169,16 @@ class PageProcesses:
                         f"the page processes stopped {ATTEMPTS} times on this page; try again"
                     ) from None
                 self.stats.resent += 1
+            except QueryTimeout:  # its process did not stop at the page's own deadline
+                raise QueryTimeout(
+                    f"the page took longer than its time limit of {self.settings.page_timeout:g} s "
+                    "(CLAIMGRAPH_PAGE_TIMEOUT) and was stopped"
+                ) from None
+            except ServerBusy:
+                raise ServerBusy(
+                    f"no page process became free within {self.settings.page_timeout:g} s "
+                    "(CLAIMGRAPH_PAGE_TIMEOUT); try again shortly"
+                ) from None
         if status != "ok":
             raise StoreError(f"the page process failed: {reply}")
         assert isinstance(reply, PageReply)
@@ -201,6 +212,10 @@ def main(conn: Connection, isolate: bool, settings: Settings) -> None:
     from claimgraph.sparql.worker import isolate_network
 
     isolated = isolate_network() if isolate else False  # before any thread starts
+    # Its 5xx (with their tracebacks and request ids) to stderr, as `claimgraph serve` logs.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     view = SnapshotView()
     graph = ClaimGraph(settings, store=view)
     app = create_app(settings, graph=graph)
