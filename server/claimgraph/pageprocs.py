@@ -27,6 +27,7 @@ import io
 import logging
 import os
 import sys
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -119,6 +120,7 @@ class PageProcesses:
         self.graph = graph
         self.settings = settings
         self.stats = PageStats()
+        self._lock = threading.Lock()
         worker_settings = dataclasses.replace(
             settings, page_processes=1, propagation=False, seed=False, store=None, data_dir=None
         )
@@ -136,7 +138,7 @@ class PageProcesses:
 
     def start(self) -> None:
         """Start the processes now, not on the first page (each takes seconds to import)."""
-        self.executor._start()
+        self.executor.start()
 
     def forwards(self) -> bool:
         path = request.path
@@ -168,7 +170,8 @@ class PageProcesses:
                     raise ServerBusy(
                         f"the page processes stopped {ATTEMPTS} times on this page; try again"
                     ) from None
-                self.stats.resent += 1
+                with self._lock:
+                    self.stats.resent += 1
             except QueryTimeout:  # its process did not stop at the page's own deadline
                 raise QueryTimeout(
                     f"the page took longer than its time limit of {self.settings.page_timeout:g} s "
@@ -182,7 +185,8 @@ class PageProcesses:
         if status != "ok":
             raise StoreError(f"the page process failed: {reply}")
         assert isinstance(reply, PageReply)
-        self.stats.rendered[reply.pid] += 1
+        with self._lock:
+            self.stats.rendered[reply.pid] += 1
         headers = [(k, v) for k, v in reply.headers if k.lower() not in SENT_BACK]
         return Response(reply.body, status=reply.status, headers=headers)
 

@@ -203,6 +203,10 @@ class QueryExecutor:
         self.stats = ExecutorStats(workers=self._size)
 
     # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the workers now rather than on the first job (each takes a moment)."""
+        self._start()
+
     def _start(self) -> None:
         with self._lock:
             if self._root is not None:
