@@ -1,8 +1,8 @@
 """Page processes: the resource pages and documents (``/id/…``) are rendered in a few worker
 processes, so that pages use every CPU instead of the one the serving process's GIL allows.
 
-Why: a claim page is ~25 ms of Python (reading query rows, building the page's data, prose,
-Jinja, the SVG), all under the GIL, so one process serves ~100 pages/s whatever the cores.
+Why: a claim page is 25-30 ms of Python (reading query rows, building the page's data, prose,
+Jinja, the SVG), all under the GIL, so one process serves 30-40 pages/s whatever the cores.
 
 How: each page process runs the same Flask app (``create_app``) over a read-only view of a
 snapshot of the embedded store, and the serving process sends it the request's WSGI environ
