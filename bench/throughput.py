@@ -13,9 +13,13 @@ warm-up. Two workloads, each at every client count:
 - a typical SELECT through ``/sparql``: the claim dossier (``bench/queries/q01``) of a claim
   picked at random, as a form POST, SPARQL JSON.
 
+Each workload runs once per page-process count (``--page-processes``, default 1 and one per
+CPU: ``CLAIMGRAPH_PAGE_PROCESSES``), a fresh service each: 1 renders pages in the serving
+process, more in page processes over snapshots of the store (``claimgraph.pageprocs``).
+
 It prints one Markdown table: requests/s, latency median and p95, errors, and the peak memory
-of the service (its process and its query workers). The client runs on the same machine: on
-few cores it takes CPU from the service, so the figures are a floor.
+of the service (its process and its worker processes). The client runs on the same machine:
+on few cores it takes CPU from the service, so the figures are a floor.
 """
 
 from __future__ import annotations
@@ -153,6 +157,50 @@ def _workers(pid: int) -> list[int]:
     return out
 
 
+def _cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes ``pids`` have used so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _settle(pid: int, timeout: float = 1800) -> None:
+    """Wait until the service is idle: its start-up work (the summaries, the propagation
+    analysis of the whole graph) would otherwise share the CPUs with the measured requests."""
+    deadline, quiet = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline and quiet < 2:
+        before = _cpu([pid, *_workers(pid)])
+        time.sleep(1.0)
+        quiet = quiet + 1 if _cpu([pid, *_workers(pid)]) - before < 0.05 else 0
+
+
+def _measured(
+    port: int, pid: int, requests: list[Request], clients: int, seconds: float
+) -> tuple[Load, float, float]:
+    """``drive``, and the CPU milliseconds per answered request of the serving process and of
+    its worker processes over the measured window (sampled when it opens and closes)."""
+    warm_up = min(3.0, seconds / 3)
+    samples: list[tuple[float, float]] = []
+
+    def sample() -> None:
+        samples.append((_cpu([pid]), _cpu(_workers(pid))))
+
+    timers = [threading.Timer(warm_up, sample), threading.Timer(warm_up + seconds, sample)]
+    for t in timers:
+        t.start()
+    load = drive(port, requests, clients, seconds, warm_up=warm_up)
+    for t in timers:
+        t.join()
+    answered = max(1, len(load.latencies))
+    (serving0, workers0), (serving1, workers1) = samples
+    return load, (serving1 - serving0) * 1000 / answered, (workers1 - workers0) * 1000 / answered
+
+
 def _wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -244,44 +292,67 @@ def stop_service(process: subprocess.Popen[bytes]) -> None:
 
 
 def run(
-    statements: int, seed: int, clients: list[int], seconds: float, threads: int, tmp: Path
-) -> tuple[list[list[str]], str]:
+    statements: int,
+    seed: int,
+    clients: list[int],
+    seconds: float,
+    threads: int,
+    tmp: Path,
+    page_processes: list[int],
+    pages_only: bool = False,
+) -> tuple[list[list[str]], list[str]]:
     data_dir = tmp / "store"
     graph = build_store(data_dir, statements, seed)
     quads = graph.store.count()
     loads = workloads(graph, seed)
     graph.close()
 
-    process, port = start_service(data_dir, threads, tmp / "serve.log")
     rows: list[list[str]] = []
+    memory: list[str] = []
+    for procs in page_processes:
+        env = {"CLAIMGRAPH_PAGE_PROCESSES": str(procs)}
+        process, port = start_service(data_dir, threads, tmp / "serve.log", env)
+        try:
+            _log("waiting for the service's start-up work to end")
+            _settle(process.pid)
+            for name, requests in loads.items():
+                if pages_only and not name.startswith("claim page"):
+                    continue
+                _warm(port, requests)
+                for n in clients:
+                    _log(f"{name}: {procs} page processes, {n} clients")
+                    load, serving, workers = _measured(port, process.pid, requests, n, seconds)
+                    times = sorted(load.latencies)
+                    p95 = times[min(len(times) - 1, int(len(times) * 0.95))] if times else 0.0
+                    errors = ", ".join(f"{k}: {v}" for k, v in sorted(load.errors.items())) or "0"
+                    rows.append(
+                        [
+                            name,
+                            str(procs),
+                            str(n),
+                            f"{load.rate:,.0f}",
+                            f"{statistics.median(times) * 1000:.1f} ms" if times else "—",
+                            f"{p95 * 1000:.1f} ms",
+                            f"{serving:.1f} + {workers:.1f} ms",
+                            errors,
+                        ]
+                    )
+            peak = proc_peak_mb(process.pid) or 0.0
+            rss = sum(proc_peak_mb(pid) or 0.0 for pid in _workers(process.pid))
+            memory.append(
+                f"{procs} page process(es): peak RSS of the service {peak:,.0f} MB, "
+                f"its worker processes {rss:,.0f} MB in all"
+            )
+        finally:
+            stop_service(process)
+    return rows, [f"{quads:,} quads", *memory]
+
+
+def _cpus() -> int:
     try:
-        for name, requests in loads.items():
-            _warm(port, requests)
-            for n in clients:
-                _log(f"{name}: {n} clients")
-                load = drive(port, requests, n, seconds, warm_up=min(3.0, seconds / 3))
-                times = sorted(load.latencies)
-                p95 = times[min(len(times) - 1, int(len(times) * 0.95))] if times else 0.0
-                errors = ", ".join(f"{k}: {v}" for k, v in sorted(load.errors.items())) or "0"
-                rows.append(
-                    [
-                        name,
-                        str(n),
-                        f"{load.rate:,.0f}",
-                        f"{statistics.median(times) * 1000:.1f} ms" if times else "—",
-                        f"{p95 * 1000:.1f} ms",
-                        errors,
-                    ]
-                )
-        peak = proc_peak_mb(process.pid) or 0.0
-        workers = sum(proc_peak_mb(pid) or 0.0 for pid in _workers(process.pid))
-        memory = (
-            f"{quads:,} quads; peak RSS of the service {peak:,.0f} MB, "
-            f"its query workers {workers:,.0f} MB in all"
-        )
-    finally:
-        stop_service(process)
-    return rows, memory
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -291,19 +362,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="1,4,16", help="client counts, comma-separated")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured time per cell")
     parser.add_argument("--threads", type=int, default=8, help="claimgraph serve --threads")
+    parser.add_argument(
+        "--page-processes",
+        default=f"1,{_cpus()}",
+        help="CLAIMGRAPH_PAGE_PROCESSES of each run, comma-separated (default: 1 and one per CPU)",
+    )
+    parser.add_argument("--pages-only", action="store_true", help="only the claim pages")
     args = parser.parse_args(argv)
     clients = [int(c) for c in args.clients.split(",") if c.strip()]
+    procs = [int(c) for c in args.page_processes.split(",") if c.strip()]
     with tempfile.TemporaryDirectory(prefix="cg-bench-serve-") as tmp:
         rows, memory = run(
-            args.statements, args.seed, clients, args.seconds, args.threads, Path(tmp)
+            args.statements,
+            args.seed,
+            clients,
+            args.seconds,
+            args.threads,
+            Path(tmp),
+            procs,
+            args.pages_only,
         )
     print(
         f"Serving throughput, {time.strftime('%Y-%m-%d')}: {args.statements:,} statements, "
-        f"`claimgraph serve --threads {args.threads}`; {machine()}; {memory}; "
+        f"`claimgraph serve --threads {args.threads}`; {machine()}; {'; '.join(memory)}; "
         f"{args.seconds:g} s per row after a warm-up.\n"
     )
-    print("| workload | clients | requests/s | median | p95 | errors |")
-    print("| --- | --: | --: | --: | --: | --: |")
+    print(
+        "| workload | page processes | clients | requests/s | median | p95 "
+        "| CPU per request: serving + workers | errors |"
+    )
+    print("| --- | --: | --: | --: | --: | --: | --: | --: |")
     for row in rows:
         print("| " + " | ".join(row) + " |")
     return 0

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -81,11 +82,11 @@ def fetch(
         return Reply(err.code, err.headers, err.read())
 
 
-def seeded_with_reviews(validator: Validator) -> ClaimGraph:
-    """A fresh in-memory ClaimGraph with everything `make serve` ships plus two imported
-    ClaimReviews (the schema.org example eg-0324 and a hand-made one), so that every kind of
-    resource, reviews and ratings too, exists."""
-    cg = ClaimGraph(Settings(seed=False), validator=validator)
+def seeded_with_reviews(validator: Validator, data_dir: Path | None = None) -> ClaimGraph:
+    """A fresh ClaimGraph (in memory, or in ``data_dir``) with everything `make serve` ships
+    plus two imported ClaimReviews (the schema.org example eg-0324 and a hand-made one), so
+    that every kind of resource, reviews and ratings too, exists."""
+    cg = ClaimGraph(Settings(seed=False, data_dir=data_dir), validator=validator)
     cg.seed()
     files = [
         FIXTURES / "claimreview" / "eg-0324.jsonld",

@@ -56,24 +56,30 @@ def test_the_benchmark_prints_oxigraph_rdflib_and_virtuoso_side_by_side(tmp_path
 
 
 def test_the_throughput_benchmark_drives_a_real_service(capsys: pytest.CaptureFixture[str]) -> None:
-    assert throughput.main(["--statements", "300", "--seconds", "1", "--clients", "1,3"]) == 0
+    args = ["--statements", "300", "--seconds", "2", "--clients", "1,3", "--page-processes", "1,2"]
+    assert throughput.main(args) == 0
     lines = capsys.readouterr().out.splitlines()
     rows = [
         [c.strip() for c in line.strip().strip("|").split("|")]
         for line in lines
         if line.startswith("| ") and not line.startswith(("| ---", "| workload"))
     ]
-    assert [(r[0].split(" ")[0], r[1]) for r in rows] == [
-        ("claim", "1"),
-        ("claim", "3"),
-        ("`/sparql`", "1"),
-        ("`/sparql`", "3"),
+    assert [(r[0].split(" ")[0], r[1], r[2]) for r in rows] == [
+        (workload, procs, clients)
+        for procs in ("1", "2")
+        for workload in ("claim", "`/sparql`")
+        for clients in ("1", "3")
     ]
-    for _, _, rate, median, p95, errors in rows:
+    for workload, procs, _, rate, median, p95, cpu, errors in rows:
         assert float(rate.replace(",", "")) > 0
         assert median.endswith(" ms") and p95.endswith(" ms")
+        serving, workers = (float(x) for x in cpu.removesuffix(" ms").split(" + "))
+        assert serving > 0
+        if procs == "2" and workload.startswith("claim page"):  # rendered in page processes
+            assert workers > 0, (workload, procs)
         assert errors == "0"
-    assert "peak RSS of the service" in lines[0]
+    assert "1 page process(es): peak RSS of the service" in lines[0]
+    assert "2 page process(es): peak RSS of the service" in lines[0]
 
 
 def test_the_reliability_benchmark_accounts_for_every_write(

@@ -13,6 +13,7 @@ from claimgraph import (
     graphstore,
     httperrors,
     linkeddata,
+    pageprocs,
     pages,
     security,
     void,
@@ -46,6 +47,7 @@ def create_app(
     app.register_blueprint(graphstore.bp)
     pages.init_app(app, graph)  # /, /claims, and the rich HTML of /id/claim/…, /id/actor/…
     propagation.init_app(app, graph)  # the derived graph, kept in step; /propagation/…
+    pageprocs.init_app(app, graph, settings)  # /id/… rendered in page processes, on every CPU
 
     @app.get("/status.json")
     def status_json() -> Response:

@@ -137,6 +137,9 @@ def serve(
 
 
 def _warm_up(app: Any) -> None:
+    pages = app.extensions.get("claimgraph.page_processes")
+    if pages is not None:  # each takes seconds to start: not on the first visitor's page
+        pages.start()
     runner = app.extensions.get("claimgraph.propagation")
     if runner is not None:  # the derived graph of the data as it is at start
         runner.ensure()

@@ -72,6 +72,10 @@ class Settings:
     page_timeout: float = 10.0
     """Seconds the store queries of one page or linked-data request may take in all; then it
     stops with 503 (checked before each query and between the rows of its result)."""
+    page_processes: int = 0
+    """Processes that render the resource pages (``/id/…``) from snapshots of the embedded
+    store, so that pages use every CPU; 1: in the serving process; 0: one per CPU the process
+    may use over an on-disk store, else 1."""
     content_root: Path = field(default_factory=default_content_root)
     """Directory holding ontology/, shapes/, data/ and queries/ (custom content); unset: the
     content shipped in the package."""

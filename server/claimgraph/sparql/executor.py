@@ -92,6 +92,17 @@ class NotAcceptableResult(Exception):
     """The query's result kind ("solutions", "boolean", "triples") has no acceptable format."""
 
 
+class WorkerCrashed(QueryEngineError):
+    """The worker ended while it had the job (it has been replaced): the job may be sent again."""
+
+
+class Work(Protocol):
+    """What a worker is sent: a ``Job``, or another target's own kind of job."""
+
+    @property
+    def check_update(self) -> bool: ...
+
+
 class Snapshottable(Protocol):
     path: Path | None
 
@@ -173,10 +184,15 @@ class QueryExecutor:
         client_limit: int = 2,
         isolate_network: bool = True,
         memory: int = 0,
+        target: Callable[..., None] = worker.main,
+        target_args: tuple[Any, ...] = (),
+        name: str = "claimgraph-query-worker",
     ) -> None:
         """``store`` None: a store that cannot be snapshotted (a remote one); the workers then
         only check update syntax. ``memory``: bytes the workers' in-memory copies of the
-        snapshot may take together (0: none, queries read the snapshot on disk)."""
+        snapshot may take together (0: none, queries read the snapshot on disk).
+        ``target(conn, isolate, *target_args)``: the workers' loop, ``worker.main``'s protocol
+        (the page processes run their own, ``claimgraph.pageprocs.main``)."""
         self._store = store
         self._generation = generation
         self._size = max(1, workers)
@@ -186,6 +202,7 @@ class QueryExecutor:
         # more than one): it stays for clients running nothing.
         self._reserve = 1 if self._size > 1 else 0
         self._isolate = isolate_network
+        self._target, self._target_args, self._name = target, target_args, name
         self._ctx = multiprocessing.get_context("spawn")  # never fork a process holding RocksDB
         self._lock = threading.Lock()
         self._freed = threading.Condition(self._lock)  # a worker became idle, or a client's slot
@@ -207,6 +224,10 @@ class QueryExecutor:
         self.stats = ExecutorStats(workers=self._size)
 
     # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the workers now rather than on the first job (each takes a moment)."""
+        self._start()
+
     def _start(self) -> None:
         with self._lock:
             if self._root is not None:
@@ -240,9 +261,9 @@ class QueryExecutor:
     def _spawn(self, slot: int) -> _Worker:
         parent, child = self._ctx.Pipe()
         process = self._ctx.Process(
-            target=worker.main,
-            args=(child, self._isolate),
-            name="claimgraph-query-worker",
+            target=self._target,
+            args=(child, self._isolate, *self._target_args),
+            name=self._name,
             daemon=True,
         )
         process.start()
@@ -395,6 +416,17 @@ class QueryExecutor:
         worker after the job; the caller deletes it). ``client``: whose job it is, for the
         per-client limit (None: no limit).
         """
+        return _outcome(*self.exchange(job, timeout=timeout, snapshot=snapshot, client=client))
+
+    def exchange(
+        self,
+        job: Work,
+        *,
+        timeout: float,
+        snapshot: Path | None = None,
+        client: str | None = None,
+    ) -> tuple[str, Any]:
+        """``run``'s work: the worker's (status, payload), whatever its target's protocol."""
         self._start()
         w = self._admit(client)
         alive: _Worker | None = w
@@ -444,7 +476,7 @@ class QueryExecutor:
         except (EOFError, OSError):
             alive = None
             code = self._replace(w, killed=False)
-            raise QueryEngineError(
+            raise WorkerCrashed(
                 f"the query engine stopped on this query (worker exit code {code}); "
                 "it has been restarted"
             ) from None
@@ -453,7 +485,7 @@ class QueryExecutor:
                 self._return_snapshot(leased)
             self._release(client, alive, keep)
             self._sweep()
-        return _outcome(status, payload)
+        return status, payload
 
     def _admit(self, client: str | None) -> _Worker:
         """An idle worker for ``client``, once it is within its limit; ``ServerBusy`` after
