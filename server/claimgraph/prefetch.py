@@ -1,0 +1,205 @@
+"""Reads of a page or a validated write in a few requests: the part of the store they look at,
+fetched at once and kept in memory, where their many small queries and lookups then run.
+
+A remote store answers a request in milliseconds of its own time but tens of milliseconds of
+planning and round trip: a page that asks fifteen small questions is slow however small they
+are. So a resource's page (and its linked-data description) reads, in at most three requests,
+its *neighbourhood* (``page_view``): the resource's own quads; every node linking to it with
+all of that node's quads; the nodes linking to those by ``cg:reportedBy`` (reports of its
+statements) or ``cg:partOfPropagation`` (its propagation analysis); its reporting chain both
+ways; a reviewed claim's statements (a review's markup tells of them); then the quads of
+every IRI those mention, twice over (names, and the names that
+descriptions in words need). The page's own SPARQL then runs unchanged over that copy.
+
+A validated write (``write_view``) reads in one or two requests what staging the write looks
+at (``claimgraph.validation``): the touched nodes' quads both ways, their referrers' quads both
+ways, the chains the shapes follow, then the quads of every IRI those mention. A lookup the
+copy does not cover (a node past a truncated read) goes to the store as before.
+
+Every read is bounded: at most ``NODES`` linking nodes, ``MENTIONED`` IRIs in one VALUES, and
+the store's page of rows (``ROWS``); a read that hits its row bound covers nothing it did not
+finish (its lookups go to the store).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pyoxigraph as ox
+
+from claimgraph import deadline, sparqlterms
+from claimgraph.iris import CG, SCHEMA
+from claimgraph.store import GraphName, QueryResult, Store
+
+NODES = 1_000  # nodes linking to a resource that its page reads
+CHAIN = 50  # steps of a statement's reporting chain, each way
+MENTIONED = 2_000  # IRIs in one VALUES block
+ROWS = 10_000  # rows of one read: a remote store's page (Virtuoso's default result cap)
+# Links one step further out that a page shows: the reports of a resource's statements, and
+# the parts of its propagation analysis (one branch each: see _union).
+SECOND = (f"{CG}reportedBy", f"{CG}partOfPropagation")
+REVIEWED = f"{SCHEMA}itemReviewed"
+# Predicates the shapes follow transitively (validation.CHAIN_PREDICATES).
+CHAINS = tuple(
+    f"{CG}{p}" for p in ("reportedBy", "parentOrganization", "translationOf", "partOfSource")
+)
+
+Node = ox.NamedNode | ox.BlankNode
+
+
+class View:
+    """Quads read from ``store``, in memory, behind the ``Store`` read interface.
+
+    ``query`` runs over the copy; ``quads`` too when the copy holds every quad of the pattern's
+    subject (or object) — else the store answers, as do the other methods."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.local = ox.Store()
+        self.outgoing: set[Node] = set()  # subjects whose quads the copy holds all of
+        self.incoming: set[Node] = set()  # objects likewise
+
+    def add(self, quads: Iterable[ox.Quad]) -> None:
+        self.local.extend(quads)
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        default_graph: list[ox.NamedNode] | None = None,
+        named_graphs: list[ox.NamedNode] | None = None,
+    ) -> QueryResult:
+        return self.local.query(
+            sparql,
+            use_default_graph_as_union=default_graph is None,
+            default_graph=default_graph,  # type: ignore[arg-type]
+            named_graphs=named_graphs,  # type: ignore[arg-type]
+        )
+
+    def quads(
+        self,
+        subject: Node | None = None,
+        predicate: ox.NamedNode | None = None,
+        object: ox.NamedNode | ox.BlankNode | ox.Literal | None = None,
+        graph: GraphName | None = None,
+    ) -> Iterator[ox.Quad]:
+        if (subject is not None and subject in self.outgoing) or (
+            isinstance(object, ox.NamedNode | ox.BlankNode) and object in self.incoming
+        ):
+            return iter(self.local.quads_for_pattern(subject, predicate, object, graph))
+        return self.store.quads(subject, predicate, object, graph)
+
+    def __getattr__(self, name: str) -> Any:  # graphs, has_graph, count…: the store's
+        return getattr(self.store, name)
+
+
+def _quads(store: Store, select: str) -> tuple[list[ox.Quad], bool]:
+    """The ``?s ?p ?o ?g`` rows of ``select`` (which ends in ``LIMIT ROWS``) as quads, and
+    whether they are all there were."""
+    deadline.check()
+    result = store.query(select)
+    assert isinstance(result, ox.QuerySolutions)
+    out = []
+    for row in deadline.rows(result):
+        s, p, o, g = row["s"], row["p"], row["o"], row["g"]
+        if isinstance(p, ox.NamedNode) and isinstance(g, ox.NamedNode):
+            out.append(ox.Quad(s, p, o, g))
+    return out, len(out) < ROWS
+
+
+def _union(branches: Iterable[str]) -> str:
+    """``SELECT ?s ?p ?o ?g`` of each branch's ``?s`` with all its quads, bounded.
+
+    One subquery per branch with a constant predicate, not one with VALUES or FILTER(IN):
+    Oxigraph joins a VALUES block as a table of its own (scanning every quad of its
+    predicates), and Virtuoso scans each listed predicate's whole range under a filter."""
+    parts = " UNION ".join(f"{{ {b} }}" for b in branches)
+    return f"SELECT ?s ?p ?o ?g WHERE {{ {{ {parts} }} GRAPH ?g {{ ?s ?p ?o }} }} LIMIT {ROWS}"
+
+
+def _mentioned(quads: Iterable[ox.Quad], done: set[Node]) -> list[ox.NamedNode]:
+    found = dict.fromkeys(
+        t for q in quads for t in (q.subject, q.object) if isinstance(t, ox.NamedNode)
+    )
+    return [t for t in found if t not in done][:MENTIONED]
+
+
+def _outgoing(view: View, nodes: list[ox.NamedNode]) -> list[ox.Quad]:
+    """Every quad of ``nodes`` (one request), noted as covered when the read was complete."""
+    if not nodes:
+        return []
+    quads, complete = _quads(
+        view.store,
+        f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {sparqlterms.iris(n.value for n in nodes)} }} "
+        f"GRAPH ?g {{ ?s ?p ?o }} }} LIMIT {ROWS}",
+    )
+    view.add(quads)
+    if complete:
+        view.outgoing.update(nodes)
+    return quads
+
+
+def page_view(store: Store, iri: str) -> View:
+    """The neighbourhood of ``iri`` that its page and description read, in three requests."""
+    view = View(store)
+    x = sparqlterms.iri(iri)
+    linking = f"SELECT DISTINCT ?s WHERE {{ ?s ?ip {x} }} LIMIT {NODES}"
+    branches = [
+        f"BIND({x} AS ?s)",
+        f"{{ {linking} }}",
+        *(
+            f"SELECT DISTINCT ?s WHERE {{ ?n ?ip {x} . ?s {sparqlterms.iri(p)} ?n }} LIMIT {NODES}"
+            for p in SECOND
+        ),
+        # a review's markup tells of the claim it reviews: its statements
+        f"SELECT DISTINCT ?s WHERE {{ {x} {sparqlterms.iri(REVIEWED)} ?c . "
+        f"?s {sparqlterms.iri(CG + 'claim')} ?c }} LIMIT {NODES}",
+        f"SELECT DISTINCT ?s WHERE {{ {x} {sparqlterms.iri(SECOND[0])}+ ?s }} LIMIT {CHAIN}",
+        f"SELECT DISTINCT ?s WHERE {{ ?s {sparqlterms.iri(SECOND[0])}+ {x} }} LIMIT {CHAIN}",
+    ]
+    first, complete = _quads(store, _union(branches))
+    view.add(first)
+    node = ox.NamedNode(iri)
+    if complete:
+        view.outgoing.update({q.subject for q in first if not isinstance(q.subject, ox.Triple)})
+        if len({q.subject for q in first if q.object == node}) < NODES:
+            view.incoming.add(node)
+    second = _outgoing(view, _mentioned(first, view.outgoing))
+    _outgoing(view, _mentioned(second, view.outgoing))
+    return view
+
+
+def write_view(store: Store, nodes: Iterable[Node]) -> View:
+    """What validating a write to ``nodes`` reads, in two requests: their quads both ways,
+    their referrers' both ways, the quads of the IRIs all those point at, the chains the
+    shapes follow from them; then the quads of every IRI that mentions."""
+    view = View(store)
+    named = sorted({n for n in nodes if isinstance(n, ox.NamedNode)}, key=lambda n: n.value)
+    if not named or len(named) > MENTIONED:
+        return view
+    values = f"VALUES ?n {{ {sparqlterms.iris(n.value for n in named)} }}"
+    refs = f"{{ SELECT DISTINCT ?r WHERE {{ {values} ?r ?x ?n }} LIMIT {ROWS} }}"
+    chain = "|".join(sparqlterms.iri(p) for p in CHAINS)
+    branches = [
+        f"{values} BIND(?n AS ?s)",
+        f"{refs} BIND(?r AS ?s)",
+        f"{refs} ?s ?y ?r",
+        f"{values} ?n ?x ?s",
+        f"{refs} ?r ?y ?s",
+        f"{values} ?n ({chain})+ ?s",
+    ]
+    first, complete = _quads(store, _union(branches))
+    view.add(first)
+    if complete:
+        view.outgoing.update({q.subject for q in first if not isinstance(q.subject, ox.Triple)})
+        # every referrer was read, with every quad pointing at it
+        targets = set(named)
+        view.incoming.update(targets)
+        view.incoming.update(
+            q.subject
+            for q in first
+            if q.object in targets and isinstance(q.subject, ox.NamedNode | ox.BlankNode)
+        )
+    _outgoing(view, _mentioned(first, view.outgoing))
+    return view
