@@ -30,7 +30,7 @@ import pyoxigraph as ox
 
 from claimgraph import deadline, sparqlterms
 from claimgraph.iris import CG, SCHEMA
-from claimgraph.store import GraphName, QueryResult, Store
+from claimgraph.store import Delta, GraphName, QueryResult, Store
 
 NODES = 1_000  # nodes linking to a resource that its page reads
 CHAIN = 50  # steps of a statement's reporting chain, each way
@@ -119,8 +119,9 @@ def _union(branches: Iterable[str]) -> str:
 
 
 def _mentioned(quads: Iterable[ox.Quad], done: set[Node]) -> list[ox.NamedNode]:
+    """The IRIs ``quads`` name (predicates too: a page shows their labels), less ``done``."""
     found = dict.fromkeys(
-        t for q in quads for t in (q.subject, q.object) if isinstance(t, ox.NamedNode)
+        t for q in quads for t in (q.subject, q.predicate, q.object) if isinstance(t, ox.NamedNode)
     )
     return [t for t in found if t not in done][:MENTIONED]
 
@@ -170,36 +171,40 @@ def page_view(store: Store, iri: str) -> View:
     return view
 
 
-def write_view(store: Store, nodes: Iterable[Node]) -> View:
-    """What validating a write to ``nodes`` reads, in two requests: their quads both ways,
-    their referrers' both ways, the quads of the IRIs all those point at, the chains the
-    shapes follow from them; then the quads of every IRI that mentions."""
+def write_view(store: Store, delta: Delta, nodes: Iterable[Node]) -> View:
+    """What validating ``delta``, a write to ``nodes``, reads, in two requests: the nodes'
+    quads both ways, their referrers' both ways, the quads of what the write's new quads
+    point at, of what all those point at, and of the chains the shapes follow from them; then
+    the quads of every IRI that mentions."""
     view = View(store)
-    named = sorted({n for n in nodes if isinstance(n, ox.NamedNode)}, key=lambda n: n.value)
-    if not named or len(named) > MENTIONED:
+    changed = {n for n in nodes if isinstance(n, ox.NamedNode)}
+    targets = {q.object for q in delta.add if isinstance(q.object, ox.NamedNode)} - changed
+    if not changed or len(changed) + len(targets) > MENTIONED:
         return view
-    values = f"VALUES ?n {{ {sparqlterms.iris(n.value for n in named)} }}"
+    iris = sparqlterms.iris
+    values = f"VALUES ?n {{ {iris(sorted(n.value for n in changed))} }}"
+    pointed = f"VALUES ?n {{ {iris(sorted(n.value for n in changed | targets))} }}"
     refs = f"{{ SELECT DISTINCT ?r WHERE {{ {values} ?r ?x ?n }} LIMIT {ROWS} }}"
     chain = "|".join(sparqlterms.iri(p) for p in CHAINS)
     branches = [
-        f"{values} BIND(?n AS ?s)",
+        f"{pointed} BIND(?n AS ?s)",
         f"{refs} BIND(?r AS ?s)",
         f"{refs} ?s ?y ?r",
-        f"{values} ?n ?x ?s",
+        f"{pointed} ?n ?x ?s",
         f"{refs} ?r ?y ?s",
-        f"{values} ?n ({chain})+ ?s",
+        f"{pointed} ?n ({chain})+ ?s",
     ]
     first, complete = _quads(store, _union(branches))
     view.add(first)
     if complete:
+        view.outgoing.update(changed | targets)
         view.outgoing.update({q.subject for q in first if not isinstance(q.subject, ox.Triple)})
         # every referrer was read, with every quad pointing at it
-        targets = set(named)
-        view.incoming.update(targets)
+        view.incoming.update(changed)
         view.incoming.update(
             q.subject
             for q in first
-            if q.object in targets and isinstance(q.subject, ox.NamedNode | ox.BlankNode)
+            if q.object in changed and isinstance(q.subject, ox.NamedNode | ox.BlankNode)
         )
     _outgoing(view, _mentioned(first, view.outgoing))
     return view

@@ -486,7 +486,7 @@ class Validator:
             return self._validate_delta_bulk(store, delta)
         changed = _AfterView(store, delta).changed_subjects()
         # what staging looks up, read at once (a remote store's lookups cost a request each)
-        view = _AfterView(prefetch.write_view(store, changed), delta)
+        view = _AfterView(prefetch.write_view(store, delta, changed), delta)
         focus: set[ox.NamedNode | ox.BlankNode] = set(changed)
         for node in changed:
             referrers = itertools.islice(view.incoming(node), MAX_REFERRERS)
