@@ -1,5 +1,6 @@
 """A store that counts the reads sent through it: each call of a read method of the ``Store``
-interface is one request to the store (a remote store's round trip), whatever it returns."""
+interface (and of the remote store's ``select_whole``) is one request to the store (a remote
+store's round trip), whatever it returns."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import pyoxigraph as ox
 
 from claimgraph.store import GraphName, QueryResult, Store
 
-READS = ("query", "quads", "graphs", "has_graph", "count")
 
 
 class CountingStore:
@@ -59,4 +59,13 @@ class CountingStore:
         return self.store.count(graph)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
+        found = getattr(self.store, name)  # AttributeError where the store has no such read
+        if name != "select_whole":
+            return found
+
+        def counted(sparql: str) -> Any:  # the remote store's SELECT that says if it was cut
+            self.reads[name] += 1
+            self.queries.append(sparql)
+            return found(sparql)
+
+        return counted

@@ -16,9 +16,11 @@ at (``claimgraph.validation``): the touched nodes' quads both ways, their referr
 ways, the chains the shapes follow, then the quads of every IRI those mention. A lookup the
 copy does not cover (a node past a truncated read) goes to the store as before.
 
-Every read is bounded: at most ``NODES`` linking nodes, ``MENTIONED`` IRIs in one VALUES, and
-the store's page of rows (``ROWS``); a read that hits its row bound covers nothing it did not
-finish (its lookups go to the store).
+Every read is bounded: at most ``NODES`` linking nodes (the earliest by ``cg:date``, those
+with none first, so that what a page lists by date is what it listed reading them all),
+``MENTIONED`` IRIs in one VALUES, and ``ROWS`` rows. A page whose neighbourhood does not fit
+(a read cut at its bound, or at the server's cap on rows) reads the store query by query, as
+it did before; a write's lookups that a cut read did not cover go to the store.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from claimgraph import deadline, sparqlterms
 from claimgraph.iris import CG, SCHEMA
 from claimgraph.store import Delta, GraphName, QueryResult, Store
 
-NODES = 1_000  # nodes linking to a resource that its page reads
+NODES = 800  # nodes linking to a resource that its page reads (a claim page lists 200
+# statements, an actor page 300)
 CHAIN = 50  # steps of a statement's reporting chain, each way
 MENTIONED = 2_000  # IRIs in one VALUES block
 ROWS = 10_000  # rows of one read: a remote store's page (Virtuoso's default result cap)
@@ -40,6 +43,7 @@ ROWS = 10_000  # rows of one read: a remote store's page (Virtuoso's default res
 # the parts of its propagation analysis (one branch each: see _union).
 SECOND = (f"{CG}reportedBy", f"{CG}partOfPropagation")
 REVIEWED = f"{SCHEMA}itemReviewed"
+DATE = f"{CG}date"
 # Predicates the shapes follow transitively (validation.CHAIN_PREDICATES).
 CHAINS = tuple(
     f"{CG}{p}" for p in ("reportedBy", "parentOrganization", "translationOf", "partOfSource")
@@ -98,14 +102,16 @@ def _quads(store: Store, select: str) -> tuple[list[ox.Quad], bool]:
     """The ``?s ?p ?o ?g`` rows of ``select`` (which ends in ``LIMIT ROWS``) as quads, and
     whether they are all there were."""
     deadline.check()
-    result = store.query(select)
+    # a remote store says whether the server cut the answer at its own cap on rows
+    whole = getattr(store, "select_whole", None)
+    result, uncut = whole(select) if whole is not None else (store.query(select), True)
     assert isinstance(result, ox.QuerySolutions)
     out = []
     for row in deadline.rows(result):
         s, p, o, g = row["s"], row["p"], row["o"], row["g"]
         if isinstance(p, ox.NamedNode) and isinstance(g, ox.NamedNode):
             out.append(ox.Quad(s, p, o, g))
-    return out, len(out) < ROWS
+    return out, uncut and len(out) < ROWS
 
 
 def _union(branches: Iterable[str]) -> str:
@@ -123,13 +129,15 @@ def _mentioned(quads: Iterable[ox.Quad], done: set[Node]) -> list[ox.NamedNode]:
     found = dict.fromkeys(
         t for q in quads for t in (q.subject, q.predicate, q.object) if isinstance(t, ox.NamedNode)
     )
-    return [t for t in found if t not in done][:MENTIONED]
+    return [t for t in found if t not in done]
 
 
-def _outgoing(view: View, nodes: list[ox.NamedNode]) -> list[ox.Quad]:
-    """Every quad of ``nodes`` (one request), noted as covered when the read was complete."""
+def _outgoing(view: View, nodes: list[ox.NamedNode]) -> tuple[list[ox.Quad], bool]:
+    """Every quad of ``nodes`` (one request, at most ``MENTIONED`` of them), noted as covered
+    when the read was complete; and whether it was."""
     if not nodes:
-        return []
+        return [], True
+    nodes = nodes[:MENTIONED]
     quads, complete = _quads(
         view.store,
         f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {sparqlterms.iris(n.value for n in nodes)} }} "
@@ -138,17 +146,23 @@ def _outgoing(view: View, nodes: list[ox.NamedNode]) -> list[ox.Quad]:
     view.add(quads)
     if complete:
         view.outgoing.update(nodes)
-    return quads
+    return quads, complete
 
 
-def page_view(store: Store, iri: str) -> View:
-    """The neighbourhood of ``iri`` that its page and description read, in three requests."""
+def page_view(store: Store, iri: str) -> Store:
+    """The neighbourhood of ``iri`` that its page and description read, in three requests;
+    the store itself when that does not fit in them (the page then reads query by query)."""
     view = View(store)
     x = sparqlterms.iri(iri)
-    linking = f"SELECT DISTINCT ?s WHERE {{ ?s ?ip {x} }} LIMIT {NODES}"
+    # The earliest linking nodes, those with no date first (affiliations, reviews, claims
+    # about an actor): what a page lists by date is the same as if it had read them all.
+    linking = (
+        f"SELECT DISTINCT ?s ?d WHERE {{ ?s ?ip {x} OPTIONAL {{ ?s {sparqlterms.iri(DATE)} ?d }} }}"
+        f" ORDER BY STR(?d) ?s LIMIT {NODES}"
+    )
     branches = [
         f"BIND({x} AS ?s)",
-        f"{{ {linking} }}",
+        f"SELECT ?s WHERE {{ {{ {linking} }} }}",
         *(
             f"SELECT DISTINCT ?s WHERE {{ ?n ?ip {x} . ?s {sparqlterms.iri(p)} ?n }} LIMIT {NODES}"
             for p in SECOND
@@ -160,14 +174,21 @@ def page_view(store: Store, iri: str) -> View:
         f"SELECT DISTINCT ?s WHERE {{ ?s {sparqlterms.iri(SECOND[0])}+ {x} }} LIMIT {CHAIN}",
     ]
     first, complete = _quads(store, _union(branches))
+    if not complete:
+        return store
     view.add(first)
     node = ox.NamedNode(iri)
-    if complete:
-        view.outgoing.update({q.subject for q in first if not isinstance(q.subject, ox.Triple)})
-        if len({q.subject for q in first if q.object == node}) < NODES:
-            view.incoming.add(node)
-    second = _outgoing(view, _mentioned(first, view.outgoing))
-    _outgoing(view, _mentioned(second, view.outgoing))
+    view.outgoing.update({q.subject for q in first if not isinstance(q.subject, ox.Triple)})
+    if len({q.subject for q in first if q.object == node}) < NODES:
+        view.incoming.add(node)
+    quads = first
+    for _ in range(2):  # names, then the names that descriptions in words need
+        wanted = _mentioned(quads, view.outgoing)
+        if len(wanted) > MENTIONED:
+            return store
+        quads, complete = _outgoing(view, wanted)
+        if not complete:
+            return store
     return view
 
 

@@ -581,6 +581,22 @@ class SparqlStore:
             raise self._garbage(answer, err) from err
         return scratch.query("CONSTRUCT WHERE { ?s ?p ?o }")
 
+    def select_whole(self, sparql: str) -> tuple[ox.QuerySolutions, bool]:
+        """A SELECT over the registered graphs, as ``query`` runs it, and whether its answer
+        is whole: not cut at the server's cap on rows (Virtuoso's ResultSetMaxRows, which it
+        says in X-SPARQL-MaxRows). For reads that must know they got everything
+        (``claimgraph.prefetch``)."""
+        ours = self._our_graphs()
+        dataset = [("default-graph-uri", g.value) for g in ours] or [
+            ("default-graph-uri", _NO_GRAPH)
+        ]
+        dataset += [("named-graph-uri", g.value) for g in ours] or [("named-graph-uri", _NO_GRAPH)]
+        answer = self._read(sparql, JSON_RESULTS, dataset)
+        result = self._results(answer)
+        if not isinstance(result, ox.QuerySolutions):
+            raise self._garbage(answer, ValueError("a boolean for a SELECT"))
+        return result, "x-sparql-maxrows" not in answer.headers
+
     def quads(
         self,
         subject: ox.NamedNode | ox.BlankNode | None = None,
