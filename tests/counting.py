@@ -13,7 +13,6 @@ import pyoxigraph as ox
 from claimgraph.store import GraphName, QueryResult, Store
 
 
-
 class CountingStore:
     """Wraps any ``Store``; ``reads`` counts the calls of each read method, ``queries`` keeps
     the SPARQL text of each ``query``. Every other method is the wrapped store's."""
