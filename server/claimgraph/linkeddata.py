@@ -364,7 +364,9 @@ def _resource_html(path: str, rich: bool = True) -> Callable[[str, list[ox.Tripl
 def _describe(iri: str) -> list[ox.Triple] | None:
     # the neighbourhood the description and the page read, in a few requests; the page's
     # queries then run over it (``page_graph``)
-    view = prefetch.page_view(claimgraph().store, iri)
+    cg = claimgraph()
+    known = cached("term-quads", lambda: prefetch.term_quads(cg.store))
+    view = prefetch.page_view(cg.store, iri, known)
     g.page_store = view
     return describe_resource(view, iri)
 

@@ -34,6 +34,18 @@ from claimgraph import deadline, sparqlterms
 from claimgraph.iris import CG, SCHEMA
 from claimgraph.store import Delta, GraphName, QueryResult, Store
 
+OWL, RDFS_NS, SKOS_NS = (
+    "http://www.w3.org/2002/07/owl#",
+    "http://www.w3.org/2000/01/rdf-schema#",
+    "http://www.w3.org/2004/02/skos/core#",
+)
+TERM_KINDS = (
+    *(f"{OWL}{k}" for k in ("Class", "ObjectProperty", "DatatypeProperty", "AnnotationProperty")),
+    f"{RDFS_NS}Class",
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#Property",
+    f"{SKOS_NS}Concept",
+    f"{SKOS_NS}ConceptScheme",
+)
 NODES = 800  # nodes linking to a resource that its page reads (a claim page lists 200
 # statements, an actor page 300)
 CHAIN = 50  # steps of a statement's reporting chain, each way
@@ -152,10 +164,27 @@ def _outgoing(view: View, nodes: list[ox.NamedNode]) -> tuple[list[ox.Quad], boo
     return quads, complete
 
 
-def page_view(store: Store, iri: str) -> Store:
+def term_quads(store: Store) -> list[ox.Quad]:
+    """Every quad of the store's classes, properties and concepts, or none when they do not
+    fit in one read. Pages name them most (half the rows of a page's reads): the caller keeps
+    them once per write generation and hands them to ``page_view``."""
+    kinds = sparqlterms.iris(TERM_KINDS)
+    quads, complete = _quads(
+        store,
+        f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?k {{ {kinds} }} ?s a ?k . "
+        f"GRAPH ?g {{ ?s ?p ?o }} }} LIMIT {ROWS}",
+    )
+    return quads if complete else []
+
+
+def page_view(store: Store, iri: str, known: Iterable[ox.Quad] = ()) -> Store:
     """The neighbourhood of ``iri`` that its page and description read, in three requests;
-    the store itself when that does not fit in them (the page then reads query by query)."""
+    the store itself when that does not fit in them (the page then reads query by query).
+    ``known``: every quad of some subjects (``term_quads``), which are then not read."""
     view = View(store)
+    known = list(known)
+    view.add(known)
+    view.outgoing.update(q.subject for q in known if not isinstance(q.subject, ox.Triple))
     x = sparqlterms.iri(iri)
     # The earliest linking nodes, those with no date first (affiliations, reviews, claims
     # about an actor): what a page lists by date is the same as if it had read them all.
