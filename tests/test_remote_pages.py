@@ -21,6 +21,7 @@ from tests.virtuoso import Virtuoso
 
 ROOT = Path(__file__).resolve().parents[1]
 CLAIM = "/id/claim/zpmc-cranes-have-unexplained-communications-equipment"
+NATIONAL_SECURITY = "/id/claim/china-made-cranes-pose-national-security-risk"
 TANG = "https://claimgraph.org/id/actor/tang-qingyun"
 TOPIC = "https://claimgraph.org/vocab/topic#cellular-modems"
 
@@ -40,11 +41,16 @@ class Clients(dict[str, FlaskClient]):
             server: Virtuoso = self.request.getfixturevalue("virtuoso")
             server.reset()
             remote = server.settings()
-        settings = Settings(seed=False, page_refresh_wait=60.0, **remote)
+        settings = Settings(seed=False, page_refresh_wait=60.0, propagation_delay=0.0, **remote)
         graph = ClaimGraph(settings, validator=self.validator)
         graph.seed()
         self.graphs.append(graph)
-        client = self[store] = create_app(settings, graph=graph).test_client()
+        app = create_app(settings, graph=graph)
+        # the derived graph is there before any test compares the stores
+        runner = app.extensions["claimgraph.propagation"]
+        runner.ensure()
+        assert runner.wait(graph.generation, 120), f"no propagation analysis on {store}"
+        client = self[store] = app.test_client()
         return client
 
     def close(self) -> None:
@@ -147,3 +153,16 @@ def test_the_same_validation_report_on_both_stores(clients: Clients) -> None:
         return {k: v for k, v in rep.items() if k not in ("generation", "computed")}
 
     assert content("virtuoso") == content("memory")
+
+
+def test_how_it_spread_over_both_stores(clients: Clients) -> None:
+    """The propagation analysis runs over a remote store too: its derived graph is written
+    to the server, and the claim page tells the same story from it."""
+    sections = {}
+    for store in ("memory", "virtuoso"):
+        body = html(clients[store], NATIONAL_SECURITY)
+        start = body.index('<section aria-labelledby="h-spread"')
+        sections[store] = body[start : body.index("</section>", start)]
+    assert "1 origin, repeated by" in sections["virtuoso"]
+    assert "Congressional committee" in sections["virtuoso"]
+    assert sections["virtuoso"] == sections["memory"]

@@ -15,12 +15,13 @@ import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, g, render_template, request
 from markupsafe import Markup
 
+from claimgraph import prefetch
 from claimgraph.claimreview import page_markup
 from claimgraph.core import ClaimGraph
 from claimgraph.describe import (
@@ -39,6 +40,7 @@ from claimgraph.errors import NotAcceptable, NotFound
 from claimgraph.formats import RdfFormat, by_name
 from claimgraph.iris import ONTOLOGY, Iris, uri
 from claimgraph.negotiation import negotiate
+from claimgraph.store import Store
 from claimgraph.summaries import Summaries, Update
 
 bp = Blueprint("linkeddata", __name__)
@@ -354,13 +356,37 @@ def _resource_html(path: str, rich: bool = True) -> Callable[[str, list[ox.Tripl
             return page(path, iri, triples)  # type: ignore[no-any-return]
         labeller = Labeller(cg.iris, triples, page_labels())
         main = section(ox.NamedNode(iri), triples, labeller)
-        return _page(path, iri, [main], markup=page_markup(cg, iri))
+        return _page(path, iri, [main], markup=page_markup(page_graph(), iri))
 
     return render
 
 
 def _describe(iri: str) -> list[ox.Triple] | None:
-    return describe_resource(claimgraph().store, iri)
+    # the neighbourhood the description and the page read, in a few requests; the page's
+    # queries then run over it (``page_graph``)
+    cg = claimgraph()
+    known = cached("term-quads", lambda: prefetch.term_quads(cg.store))
+    view = prefetch.page_view(cg.store, iri, known)
+    g.page_store = view
+    return describe_resource(view, iri)
+
+
+class _Reading:
+    """The ClaimGraph with ``store`` in place of its own, for reading only."""
+
+    def __init__(self, cg: ClaimGraph, store: Store) -> None:
+        self._cg, self.store = cg, store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cg, name)
+
+
+def page_graph() -> ClaimGraph:
+    """The ClaimGraph a resource page reads: over the neighbourhood its description fetched
+    (``claimgraph.prefetch``), when it did."""
+    cg = claimgraph()
+    view = g.get("page_store")
+    return cg if view is None else cast(ClaimGraph, _Reading(cg, view))
 
 
 # -- routes ------------------------------------------------------------------------------------

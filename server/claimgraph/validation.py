@@ -27,7 +27,7 @@ from pyshacl.shapes_graph import ShapesGraph
 from rdflib import RDF, SH, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
-from claimgraph import sparqlterms
+from claimgraph import prefetch, sparqlterms
 from claimgraph.bulkshacl import BulkShapes, Unsupported, report_graph
 from claimgraph.errors import ContentError
 from claimgraph.formats import by_name
@@ -483,8 +483,9 @@ class Validator:
         """
         if bulk if bulk is not None else self._bulk_worth_it(store, delta):
             return self._validate_delta_bulk(store, delta)
-        view = _AfterView(store, delta)
-        changed = view.changed_subjects()
+        changed = _AfterView(store, delta).changed_subjects()
+        # what staging looks up, read at once (a remote store's lookups cost a request each)
+        view = _AfterView(prefetch.write_view(store, delta, changed), delta)
         focus: set[ox.NamedNode | ox.BlankNode] = set(changed)
         for node in changed:
             referrers = itertools.islice(view.incoming(node), MAX_REFERRERS)

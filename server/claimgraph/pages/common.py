@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
 from claimgraph import deadline, prose, sparqlterms
 from claimgraph.core import ClaimGraph
@@ -32,8 +32,11 @@ PROLOGUE = "".join(f"PREFIX {p}: {sparqlterms.iri(ns)}\n" for p, ns in PREFIXES.
 
 
 def claimgraph() -> ClaimGraph:
-    cg: ClaimGraph = current_app.extensions["claimgraph"]
-    return cg
+    """The ClaimGraph a page reads: on a resource's page, over the neighbourhood its
+    description fetched (``linkeddata.page_graph``)."""
+    from claimgraph.linkeddata import page_graph
+
+    return page_graph()
 
 
 def select(cg: ClaimGraph, sparql: str) -> list[Row]:

@@ -23,7 +23,6 @@ from claimgraph.errors import NotFound
 from claimgraph.iris import CG
 from claimgraph.linkeddata import serve_resource
 from claimgraph.propagation.derived import Names, Runner
-from claimgraph.store.shared import RemoteStore
 
 bp = Blueprint("propagation", __name__)
 
@@ -34,10 +33,9 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 def init_app(app: Flask, graph: ClaimGraph) -> None:
     settings = app.extensions.get("claimgraph.settings", graph.settings)
-    # Over a remote store each analysis reads every statement through the server: until it
-    # can follow writes by their deltas, it runs on the embedded store only.
-    embedded = not isinstance(graph.store, RemoteStore)
-    on = settings.propagation and embedded
+    # Over a remote store too: each analysis then reads every statement through the server
+    # (eight predicate scans), in the background; CLAIMGRAPH_PROPAGATION=false turns it off.
+    on = settings.propagation
     runner = Runner(graph, delay=settings.propagation_delay) if on else None
     app.extensions["claimgraph.propagation"] = runner
     app.register_blueprint(bp)

@@ -184,7 +184,9 @@ def _check(quads: Iterable[ox.Quad]) -> None:
                 "the remote store keeps every triple in a named graph; "
                 f"got {q} in the default graph"
             )
-        check_writable(q.graph_name)
+        # Derived graphs are ClaimGraph's own to write: ``ClaimGraph.write`` refuses users'
+        # writes to them; the store only guards its registry.
+        check_writable(q.graph_name, derived=True)
         for t in (q.subject, q.object):
             if isinstance(t, ox.BlankNode):
                 raise InputError(
@@ -226,7 +228,7 @@ def _check_delta(delta: Delta) -> None:
     _check(delta.add)
     _check(delta.remove)
     for g in delta.drop_graphs:
-        check_writable(g)
+        check_writable(g, derived=True)
 
 
 def _changes(delta: Delta) -> tuple[list[ox.Quad], list[ox.Quad]]:
@@ -607,6 +609,22 @@ class SparqlStore:
         except (ValueError, SyntaxError) as err:
             raise self._garbage(answer, err) from err
         return scratch.query("CONSTRUCT WHERE { ?s ?p ?o }")
+
+    def select_whole(self, sparql: str) -> tuple[ox.QuerySolutions, bool]:
+        """A SELECT over the registered graphs, as ``query`` runs it, and whether its answer
+        is whole: not cut at the server's cap on rows (Virtuoso's ResultSetMaxRows, which it
+        says in X-SPARQL-MaxRows). For reads that must know they got everything
+        (``claimgraph.prefetch``)."""
+        ours = self._our_graphs()
+        dataset = [("default-graph-uri", g.value) for g in ours] or [
+            ("default-graph-uri", _NO_GRAPH)
+        ]
+        dataset += [("named-graph-uri", g.value) for g in ours] or [("named-graph-uri", _NO_GRAPH)]
+        answer = self._read(sparql, JSON_RESULTS, dataset)
+        result = self._results(answer)
+        if not isinstance(result, ox.QuerySolutions):
+            raise self._garbage(answer, ValueError("a boolean for a SELECT"))
+        return result, "x-sparql-maxrows" not in answer.headers
 
     def quads(
         self,

@@ -1,0 +1,182 @@
+"""Resource pages and validated writes on both stores: server time and reads of the store.
+
+``python -m bench.resourcepages --statements 100000`` generates a synthetic case file, loads it
+into an on-disk Oxigraph store and into a throw-away Virtuoso (``bench.virtuoso``), analyses
+the propagation (the claim page's "How it spread"), then on each store requests the page of
+sampled claims, actors, statements, sources and evidence items (HTML, through the Flask app in
+process: no network time; each resource once, after one warm-up request per kind) and makes
+validated writes of 100 statements (``ClaimGraph.write``, the propagation analysis stopped;
+the first a warm-up). Each row gives
+the median and slowest server time and the most reads one request sent to the store (calls
+of the ``Store`` interface, each one request to a remote store). Prints one Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyoxigraph as ox
+from flask.testing import FlaskClient
+
+from bench.counting import CountingStore
+from bench.generate import CaseFileGenerator
+from bench.linkeddata import _sample
+from bench.run import _ontology_quads, timed_writes
+from claimgraph.app import create_app
+from claimgraph.config import Settings
+from claimgraph.core import ClaimGraph
+from claimgraph.store import Store
+from claimgraph.store.embedded import EmbeddedStore
+
+KINDS = ("Claim", "Actor", "Statement", "Source", "Evidence")
+WRITES = 5
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _cell(times: list[float], reads: list[int]) -> str:
+    if not times:
+        return "none sampled"
+    times = sorted(times)
+    return (
+        f"{statistics.median(times) * 1000:.0f} ms (max {times[-1] * 1000:.0f} ms), "
+        f"≤ {max(reads)} reads"
+    )
+
+
+def _pages(
+    graph: ClaimGraph, client: FlaskClient, counting: CountingStore, samples: dict[str, list[str]]
+) -> dict[str, str]:
+    out = {}
+    for cls, iris in samples.items():
+        times, reads = [], []
+        for i, iri in enumerate(iris):
+            path = "/" + iri.removeprefix(graph.iris.base)
+            counting.reset()
+            t0 = time.perf_counter()
+            response = client.get(path, headers={"Accept": "text/html"})
+            response.get_data()
+            took = time.perf_counter() - t0
+            if response.status_code != 200:
+                raise RuntimeError(f"{path}: HTTP {response.status_code}")
+            if i > 0:  # the first of each kind warms up
+                times.append(took)
+                reads.append(counting.total)
+        out[cls] = _cell(times, reads)
+    return out
+
+
+def _writes(graph: ClaimGraph, counting: CountingStore, batches: list[list[ox.Quad]]) -> str:
+    reads = []
+    original = graph.validator.validate_delta
+
+    def counted(store: Store, delta: object, **kwargs: object) -> object:
+        counting.reset()
+        try:
+            return original(store, delta, **kwargs)  # type: ignore[arg-type]
+        finally:
+            reads.append(counting.total)
+
+    graph.validator.validate_delta = counted  # type: ignore[assignment,method-assign]
+    try:
+        writes = timed_writes(graph, batches)
+    finally:
+        graph.validator.validate_delta = original  # type: ignore[method-assign]
+    note = f", {writes.refused} refused" if writes.refused else ""
+    return _cell(writes.times, reads[1:]).replace("reads", "reads in validation") + note
+
+
+def _measure(
+    graph: ClaimGraph, samples: dict[str, list[str]], batches: list[list[ox.Quad]]
+) -> dict[str, str]:
+    counting = CountingStore(graph.store)
+    graph.store = counting
+    app = create_app(graph.settings, graph=graph)
+    runner = app.extensions["claimgraph.propagation"]
+    t0 = time.perf_counter()
+    runner.ensure()
+    analysed = runner.wait(graph.generation, 3600)
+    _log(f"  propagation analysed in {time.perf_counter() - t0:.1f} s ({analysed})")
+    out = _pages(graph, app.test_client(), counting, samples)
+    # the analysis reruns after each write, beside it, and reads the store too: off for these
+    runner.stop()
+    out["validated write of 100 statements"] = _writes(graph, counting, batches)
+    graph.store = counting.store
+    return out
+
+
+def run(statements: int, seed: int, requests: int, tmp: Path) -> list[tuple[str, str, str]]:
+    from bench.virtuoso import Virtuoso
+
+    _log(f"generating {statements} statements")
+    generator = CaseFileGenerator(statements, seed)
+    quads = list(generator)
+    batches = [generator.write_batch(100) for _ in range(WRITES + 1)]  # the same on each store
+    settings = Settings(seed=False)
+    results: dict[str, dict[str, str]] = {}
+
+    _log("Oxigraph on disk: load")
+    store = EmbeddedStore(tmp / "store")
+    store.bulk_load(quads)
+    graph = ClaimGraph(settings, store=store)
+    store.bulk_load(_ontology_quads(graph))
+    rng = random.Random(seed)
+    samples = {cls: _sample(graph, cls, requests + 1, rng) for cls in KINDS}
+    _log("Oxigraph on disk: pages and writes")
+    results["Oxigraph"] = _measure(graph, samples, batches)
+    graph.close()
+
+    root = tmp / "virtuoso"
+    root.mkdir()
+    server = Virtuoso(
+        root, max_query_seconds=600, buffers=max(20_000, len(quads) // 20), max_rows=1_000_000
+    )
+    try:
+        server.start()
+        _log("Virtuoso: load")
+        remote = server.store(timeout=600.0)
+        remote.bulk_load(quads)
+        graph = ClaimGraph(settings.replace(**server.settings()), store=remote)
+        remote.bulk_load(_ontology_quads(graph))
+        _log("Virtuoso: pages and writes")
+        results[f"Virtuoso ({(remote.http.server or '').split()[0]})"] = _measure(
+            graph, samples, batches
+        )
+        graph.close()
+    finally:
+        server.stop()
+    oxigraph, virtuoso = list(results)
+    rows = [("store", oxigraph, virtuoso)]
+    for cls in KINDS:
+        rows.append((f"{cls.lower()} page", results[oxigraph][cls], results[virtuoso][cls]))
+    key = "validated write of 100 statements"
+    rows.append((key, results[oxigraph][key], results[virtuoso][key]))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--statements", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--requests", type=int, default=20, help="resources sampled per kind")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="cg-bench-") as tmp:
+        rows = run(args.statements, args.seed, args.requests, Path(tmp))
+    head, *body = rows
+    print(f"| {args.statements:,} statements | {head[1]} | {head[2]} |")
+    print("| --- | --- | --- |")
+    for row in body:
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
