@@ -73,6 +73,7 @@ from claimgraph.errors import (
 from claimgraph.sparql import worker
 from claimgraph.sparql.worker import Job, Outcome
 from claimgraph.store import Delta
+from claimgraph.store.embedded import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -154,16 +155,6 @@ def default_query_memory() -> int:
 
 def _disk_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class QueryExecutor:
@@ -248,7 +239,7 @@ class QueryExecutor:
             parent, stem = live.resolve().parent, f".{live.name}.snapshots-"
             for old in parent.glob(stem + "*"):
                 pid = old.name.rsplit("-", 1)[-1]
-                if pid.isdigit() and not _pid_alive(int(pid)):
+                if pid.isdigit() and not pid_alive(int(pid)):
                     shutil.rmtree(old, ignore_errors=True)  # left by a process that died
             try:
                 root = parent / f"{stem}{os.getpid()}"

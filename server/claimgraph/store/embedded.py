@@ -132,7 +132,7 @@ class EmbeddedStore:
         assert self.path is not None
         for old in self.path.resolve().parent.glob(self._copy_stem() + "*"):
             pid = old.name.removeprefix(self._copy_stem()).split("-", 1)[0]
-            if pid.isdigit() and not _pid_alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 shutil.rmtree(old, ignore_errors=True)
 
     def _swappable(self, delta: Delta) -> bool:
@@ -242,7 +242,8 @@ class EmbeddedStore:
         gc.collect()
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs (leftovers of dead processes are removed)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
