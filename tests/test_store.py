@@ -17,7 +17,7 @@ import pytest
 
 from claimgraph.config import Settings
 from claimgraph.core import ClaimGraph
-from claimgraph.errors import QuerySyntaxError, ValidationFailed
+from claimgraph.errors import QuerySyntaxError, StoreError, ValidationFailed
 from claimgraph.formats import by_name
 from claimgraph.store import Delta, Store
 from claimgraph.store.embedded import EmbeddedStore
@@ -312,6 +312,17 @@ def test_reopened_store_holds_the_same_triples(tmp_path: Path) -> None:
     again = EmbeddedStore(path)
     assert nquads(again) == before and again.count() == 100
     again.close()
+
+
+def test_a_closed_store_says_so(tmp_path: Path) -> None:
+    """A background thread that outlives ``close()`` gets a StoreError, not an AttributeError."""
+    s = EmbeddedStore(tmp_path / "store")
+    s.close()
+    s.close()  # closing twice is harmless
+    with pytest.raises(StoreError, match="closed"):
+        s.count()
+    with pytest.raises(StoreError, match="closed"):
+        list(s.quads())
 
 
 def test_another_instance_sees_the_same_remote_data(virtuoso: Virtuoso) -> None:

@@ -206,3 +206,24 @@ def test_under_steady_writes_a_recomputation_rests_before_the_next() -> None:
     # the next computation rests 50 × 50 ms after the last: none started meanwhile, and the
     # pages kept the value they had
     assert calls == [1] and s.running("n") and s.generation_of("n") == 1
+
+
+def test_after_close_a_resting_recomputation_never_starts() -> None:
+    s, app = Summaries(rest=50.0), Flask(__name__)
+    calls: list[int] = []
+
+    def compute() -> str:
+        calls.append(1)
+        time.sleep(0.05)
+        return f"v{len(calls)}"
+
+    s.get("n", 0, lambda: "v0", app=app, wait=1.0)
+    assert s.get("n", 1, compute, app=app, wait=5.0) == "v1"  # in the background: timed
+    assert s.get("n", 2, compute, app=app, wait=0.0) == "v1"  # its recomputation rests
+    assert s.running("n")
+    s.close()  # e.g. ClaimGraph.close(): the store goes next
+    for _ in range(100):
+        if not s.running("n"):
+            break
+        time.sleep(0.01)
+    assert not s.running("n") and calls == [1]

@@ -24,6 +24,7 @@ from claimgraph.core import ClaimGraph
 from claimgraph.propagation import views as propagation
 from claimgraph.sparql import views as sparql
 from claimgraph.stats import collect
+from claimgraph.summaries import Summaries
 
 
 def create_app(
@@ -38,6 +39,8 @@ def create_app(
     app = httperrors.ClaimGraphFlask(__name__)
     app.extensions["claimgraph"] = graph
     app.extensions["claimgraph.settings"] = settings  # the app's, which may differ from graph's
+    summaries = app.extensions["claimgraph.cache"] = Summaries()
+    graph.close_listeners.append(summaries.close)  # no recomputation outlives the store
     web.init_app(app, settings)  # CORS, trusted proxies
     app.register_blueprint(linkeddata.bp)
     app.register_blueprint(dumps.bp)

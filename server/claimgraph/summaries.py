@@ -72,6 +72,12 @@ class Summaries:
         self._lock = threading.Condition()
         self._values: dict[str, tuple[int, Any]] = {}
         self._states: dict[str, _State] = {}
+        self._closed = threading.Event()
+
+    def close(self) -> None:
+        """No background computation starts after this (the store is about to close); one
+        that runs ends with its store's error, logged once, and none follows it."""
+        self._closed.set()
 
     def get(
         self,
@@ -262,9 +268,12 @@ class Summaries:
         def follow(target: int, todo: Step[Any] | None) -> None:
             while True:
                 if delay:
-                    time.sleep(delay)
+                    self._closed.wait(delay)
                 if todo is None:
-                    time.sleep(max(0.0, state.rested - time.monotonic()))
+                    self._closed.wait(max(0.0, state.rested - time.monotonic()))
+                if self._closed.is_set():
+                    self._idle(state)
+                    return
                 try:
                     began = time.monotonic()
                     with app.app_context():

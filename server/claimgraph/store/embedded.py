@@ -237,9 +237,19 @@ class EmbeddedStore:
         Result iterators hold the Rust store too, and an exception traceback can keep one
         in a reference cycle; collect those so that the directory can be reopened at once.
         """
+        if isinstance(self._store, _Closed):
+            return
         self.flush()
-        del self._store
+        self._store = _Closed()  # type: ignore[assignment]
         gc.collect()
+
+
+class _Closed:
+    """A closed store's stand-in: any use after ``close()`` (e.g. by a background thread
+    that outlived it) is a StoreError saying so, not an AttributeError from deep inside."""
+
+    def __getattr__(self, name: str) -> object:
+        raise StoreError("the store is closed")
 
 
 def pid_alive(pid: int) -> bool:
