@@ -845,6 +845,10 @@ def _writes(w: Writes) -> str:
     return cell
 
 
+def _median(w: Writes) -> float | None:
+    return statistics.median(w.times) if w.times else None
+
+
 def _dump(t: Timing | None) -> str:
     if t is None:
         return "—"
@@ -866,6 +870,7 @@ COLUMNS = [
     "Virtuoso's own endpoint",
     "Oxigraph `/sparql` ÷ Virtuoso's endpoint",
     "`/sparql` on Virtuoso ÷ Virtuoso's endpoint",
+    "ClaimGraph on Virtuoso ÷ on embedded Oxigraph",
 ]
 
 
@@ -899,8 +904,9 @@ def size_table(r: SizeResult, opts: Options) -> list[str]:
     lib, virt = r.rdflib, r.virtuoso
     rows: list[list[str]] = []
 
-    def row(label: str, *cells: str) -> None:
-        rows.append([label, *cells, *[""] * (len(COLUMNS) - 1 - len(cells))])
+    def row(label: str, *cells: str, remote: str = "") -> None:
+        """``remote``: the last column, ClaimGraph on Virtuoso ÷ on the embedded store."""
+        rows.append([label, *cells, *[""] * (len(COLUMNS) - 2 - len(cells)), remote])
 
     row("generate (quads/s)", _rate(r.quads, r.generate_s))
     row(
@@ -910,6 +916,7 @@ def size_table(r: SizeResult, opts: Options) -> list[str]:
         _rate(r.quads, lib.load_s) if lib else "skipped",
         _ratio(lib.load_s, r.load_s["parse+bulk_load"]) if lib else "—",
         _rate(r.quads, virt.load_s) if virt else "—",
+        remote=_ratio(virt.load_s, r.load_s["parse+bulk_load"]) if virt else "",
     )
     row("load: `bulk_load` of parsed quads, on disk", _rate(r.quads, r.load_s["bulk_load"]))
     row("load: `apply(Delta(add=…))`, one transaction", _rate(r.quads, r.load_s["apply"]))
@@ -935,7 +942,11 @@ def size_table(r: SizeResult, opts: Options) -> list[str]:
                 _ratio(http.seconds, own.seconds),
                 _ratio(remote.seconds, own.seconds),
             ]
-        row(f"query `{name}`", *cells)
+        row(
+            f"query `{name}`",
+            *cells,
+            remote=_ratio(virt.queries[name].seconds, http.seconds) if virt else "",
+        )
 
     ours_total, lib_total, bound = battery_totals(r, opts.rdflib_limit_s)
     total = [f"{_duration(ours_total)} · `/sparql` {_duration(_total(r.sparql))}"]
@@ -953,7 +964,11 @@ def size_table(r: SizeResult, opts: Options) -> list[str]:
             _ratio(_total(r.sparql), _total(virt.endpoint)),
             _ratio(_total(virt.queries), _total(virt.endpoint)),
         ]
-    row("research battery, sum of medians", *total)
+    row(
+        "research battery, sum of medians",
+        *total,
+        remote=_ratio(_total(virt.queries), _total(r.sparql)) if virt else "",
+    )
 
     # The embedded store's /sparql again: workers answering from in-memory copies of the
     # snapshot, then the result cache warm (the first run fills it; the median is of hits).
@@ -986,6 +1001,7 @@ def size_table(r: SizeResult, opts: Options) -> list[str]:
         "",
         "",
         _page(virt.claim_page) if virt else "—",
+        remote=_ratio(virt.claim_page.median_s, r.claim_page.median_s) if virt else "",
     )
 
     shacl = lib.shacl if lib is not None else None
@@ -1004,6 +1020,7 @@ def size_table(r: SizeResult, opts: Options) -> list[str]:
         baseline,
         ratio,
         _writes(virt.writes) if virt else "—",
+        remote=_ratio(_median(virt.writes), _median(r.writes)) if virt else "",
     )
     if r.validation is not None:
         for label, cell in validation_rows(r.validation):
@@ -1015,6 +1032,7 @@ def size_table(r: SizeResult, opts: Options) -> list[str]:
         _dump(lib_dump) if lib else "skipped",
         _ratio(lib_dump.seconds, r.dump.seconds) if lib_dump else "—",
         _dump(virt.dump) if virt else "—",
+        remote=_ratio(virt.dump.seconds, r.dump.seconds) if virt and virt.dump else "",
     )
     phases = ("generate", "load", "queries", "query workers", "query workers, in-memory copies")
     for phase in (*phases, "writes"):

@@ -32,11 +32,12 @@ def test_the_benchmark_prints_oxigraph_rdflib_and_virtuoso_side_by_side(tmp_path
     rows = _table(report)
     assert rows["measurement"] == run.COLUMNS[1:]
     for name, _ in run.battery():
-        oxigraph, rdflib_, ratio, remote, own, versus, overhead = rows[f"query `{name}`"]
+        oxigraph, rdflib_, ratio, remote, own, versus, overhead, scale_out = rows[f"query `{name}`"]
         assert "`/sparql`" in oxigraph and "rows" in oxigraph, name
         assert TIME.fullmatch(rdflib_) and RATIO.fullmatch(ratio), (name, rdflib_, ratio)
         assert TIME.fullmatch(remote) and TIME.fullmatch(own), (name, remote, own)
         assert RATIO.fullmatch(versus) and RATIO.fullmatch(overhead), (name, versus, overhead)
+        assert RATIO.fullmatch(scale_out), (name, scale_out)  # on Virtuoso ÷ embedded
     for name, _ in run.battery():
         faster = rows[f"query `{name}`, `/sparql` (in-memory workers · cache warm)"]
         memory, cached = faster[0].split(" · ")
@@ -45,11 +46,13 @@ def test_the_benchmark_prints_oxigraph_rdflib_and_virtuoso_side_by_side(tmp_path
     copy = rows["in-memory copy of a snapshot: first query to first answer from it"]
     assert TIME.fullmatch(copy[0]), copy
     page = rows["claim page, server time (HTML, median)"]
-    assert "20 claims" in page[0] and "20 claims" in page[3]
+    assert "20 claims" in page[0] and "20 claims" in page[3] and RATIO.fullmatch(page[7])
     write = next(v for k, v in rows.items() if k.startswith("validated write"))
     assert "refused" not in write[0] + write[3] and write[3].endswith(")")
+    assert RATIO.fullmatch(write[7]), write
     dump = rows["dump, N-Quads, whole store"]
     assert all("MB" in cell for cell in (dump[0], dump[1], dump[3])), dump
+    assert RATIO.fullmatch(dump[7]), dump
     assert rows["peak RSS: the Virtuoso server (virtuoso-t)"][3].endswith("MB")
     assert "Virtuoso failed" not in report
     assert "Virtuoso/" in report  # the server's version, from its answers
