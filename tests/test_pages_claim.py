@@ -129,3 +129,34 @@ def test_related_claims_are_listed_once_per_pair(client: FlaskClient) -> None:
     assert len(links) >= 2 and len(hrefs) == len(set(hrefs)), links
     assert ("contradicts", "/id/claim/zpmc-cranes-have-no-modems-unless-requested") in links
     assert "contradicted by" not in related
+
+
+def test_topics_are_listed_by_name_whatever_the_store_order(
+    settings: Settings, seeded: ClaimGraph
+) -> None:
+    """A multi-valued property comes back in each store's own order: the page sorts it."""
+    claim = ox.NamedNode(BASE + "id/claim/many-topics")
+    cg = "https://claimgraph.org/ontology#"
+    g = ox.NamedNode(BASE + "graph/topics")
+    names = ["delta", "Alpha", "charlie", "bravo", "echo"]
+    seeded.store.apply(
+        Delta(
+            add=[
+                ox.Quad(
+                    claim,
+                    ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                    ox.NamedNode(f"{cg}Claim"),
+                    g,
+                ),
+                ox.Quad(claim, ox.NamedNode(f"{cg}text"), ox.Literal("Topics", language="en"), g),
+                *(
+                    ox.Quad(claim, ox.NamedNode(f"{cg}topic"), ox.NamedNode(f"{BASE}t/{n}"), g)
+                    for n in names
+                ),
+            ]
+        )
+    )
+    body = html(create_app(settings, graph=seeded).test_client(), "/id/claim/many-topics")
+    at = [body.index(f"t/{n}") for n in names]  # the first mention: the topics list
+    shown = [n for _, n in sorted(zip(at, names, strict=True))]
+    assert shown == sorted(names, key=str.casefold)

@@ -181,8 +181,14 @@ def render(path: str, iri: str, triples: list[ox.Triple]) -> str:
     labels = Labels(cg, iris)
     texts = [literal(r["o"]) for r in d["own"] if r["p"].value == f"{CG}text"]
     texts.sort(key=lambda t: (t.lang != "en", t.lang or ""))
-    topics = [labels.term(r["o"]) for r in d["own"] if r["p"].value == f"{CG}topic"]
-    about = [labels.term(r["o"]) for r in d["own"] if r["p"].value == f"{CG}about"]
+    # by name: the store's order of a multi-valued property differs between stores
+    topics, about = (
+        sorted(
+            (labels.term(r["o"]) for r in d["own"] if r["p"].value == f"{CG}{p}"),
+            key=lambda t: (t.text.casefold(), t.iri or ""),
+        )
+        for p in ("topic", "about")
+    )
 
     src_notes: dict[str, list[Term]] = {}
     for r in d["sources"]:
