@@ -327,6 +327,43 @@ def test_after_writes_the_derived_graph_is_what_a_whole_analysis_gives(
     assert None not in reads and 0 < len(reads) < 100
 
 
+def test_a_large_derived_write_goes_in_parts(
+    validator: Validator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``SWAP_MIN_QUADS`` (here 10) the derived graph is written in parts, by the bulk
+    loader, not one transaction: the same graph, one write generation."""
+    monkeypatch.setattr("claimgraph.core.SWAP_MIN_QUADS", 10)
+    monkeypatch.setattr("claimgraph.store.embedded.BULK_SLICE", 50)
+    parts: list[Delta] = []
+    apply_in_parts = EmbeddedStore.apply_in_parts
+
+    def spy(store: EmbeddedStore, change: Delta) -> None:
+        parts.append(change)
+        apply_in_parts(store, change)
+
+    monkeypatch.setattr(EmbeddedStore, "apply_in_parts", spy)
+    settings = Settings(seed=False, propagation=True, propagation_delay=0.0)
+    cg = ClaimGraph(settings, validator=validator)
+    cg.seed()
+    before = cg.generation
+    app = create_app(settings, graph=cg)
+    runner = app.extensions["claimgraph.propagation"]
+    runner.ensure()
+    assert runner.wait(before, WAIT)
+    names = Names(cg.iris.base)
+    whole = units(analyse(read_facts(cg.store, skip=[names.graph])), names)
+    expected = {
+        ox.Quad(t.subject, t.predicate, t.object, names.graph)
+        for _, make in whole.values()
+        for t in make()
+    }
+    held = {q for q in derived(cg) if q.subject != names.analysis}
+    assert len(parts) == 1 and len(parts[0].add) > 50 and held == expected
+    assert cg.generation == before + 1
+    app.extensions["claimgraph.sparql"].close()
+    cg.close()
+
+
 @pytest.mark.parametrize(
     "update",
     [

@@ -21,7 +21,7 @@ from claimgraph.formats import RdfFormat
 from claimgraph.iris import Iris
 from claimgraph.rdfio import parse_file
 from claimgraph.store import REGISTRY, Delta, Store, check_delta
-from claimgraph.store.embedded import EmbeddedStore
+from claimgraph.store.embedded import SWAP_MIN_QUADS, EmbeddedStore
 from claimgraph.store.remote import SCHEMES as REMOTE_SCHEMES
 from claimgraph.store.shared import RemoteStore
 from claimgraph.validation import Report, Validator
@@ -33,6 +33,12 @@ SEED_DIRS = ("ontology", "data")
 SEED_SUFFIXES = {".ttl", ".trig", ".nt", ".nq", ".jsonld", ".rdf"}
 # Tries of a write over a shared store whose generation another instance keeps moving.
 WRITE_ATTEMPTS = 5
+
+
+def _large(delta: Delta) -> bool:
+    """Whether a write is large enough for the store to take it in parts (``SWAP_MIN_QUADS``:
+    where a large ``claimgraph load`` swaps in a copy instead of one transaction)."""
+    return len(delta.add) + len(delta.remove) >= SWAP_MIN_QUADS
 
 
 def open_store(settings: Settings) -> Store:
@@ -224,7 +230,8 @@ class ClaimGraph:
         ``system`` (ClaimGraph's own write of what it derives). A system write is not validated
         here: it is computed from data that was, by code whose output the tests check against
         the shapes, and validating it would hold the write lock for long (the first derived
-        graph at 10k statements is 167k quads: some 45 s of pyshacl). Over a shared store the
+        graph at 10k statements is 167k quads: some 45 s of pyshacl); a large one goes into an
+        embedded store in parts (``EmbeddedStore.apply_in_parts``). Over a shared store the
         commit is conditional on the generation validated against: when another instance wrote
         first, the write is validated again against the new state and retried, unless the
         caller built it from reads of the old one (``WriteConflict``).
@@ -242,7 +249,10 @@ class ClaimGraph:
                 if not delta:
                     return report
                 if self._shared is None:
-                    self.store.apply(delta)
+                    if system and isinstance(self.store, EmbeddedStore) and _large(delta):
+                        self.store.apply_in_parts(delta)  # derived: rebuilt when incomplete
+                    else:
+                        self.store.apply(delta)
                     generation = self._generation + 1
                     self._tell(generation, delta)  # before the generation is seen
                     self._generation = generation

@@ -121,6 +121,22 @@ class EmbeddedStore:
     def bulk_load(self, quads: Iterable[ox.Quad]) -> None:
         self._store.bulk_extend(quads)
 
+    def apply_in_parts(self, delta: Delta) -> None:
+        """``delta`` in steps, not as one transaction: its removals in transactions of
+        ``BULK_SLICE`` quads, then its additions by the bulk loader in slices of as many.
+
+        Not atomic, and readers may see it half done: only for what is rebuilt whole when
+        found incomplete (the derived graph: the next analysis after a crash reads it whole
+        and writes what is missing). One transaction holds its whole write batch in memory:
+        the first derived graph at 100,000 statements, 1.66M quads, took 70 s and 2.5 GB so.
+        """
+        for g in delta.drop_graphs:
+            self._store.remove_graph(g)
+        for start in range(0, len(delta.remove), BULK_SLICE):
+            self.apply(Delta(remove=delta.remove[start : start + BULK_SLICE]))
+        for start in range(0, len(delta.add), BULK_SLICE):
+            self._store.bulk_extend(delta.add[start : start + BULK_SLICE])
+
     # -- large writes: a new copy of the store, swapped in ---------------------------------
     def _copy_stem(self) -> str:
         assert self.path is not None
