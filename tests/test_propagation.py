@@ -364,6 +364,36 @@ def test_a_large_derived_write_goes_in_parts(
     cg.close()
 
 
+def test_under_steady_writes_an_analysis_rests_before_the_next(
+    validator: Validator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("claimgraph.propagation.derived.REST", 1e6)  # so: MAX_REST, 30 s
+    settings = Settings(seed=False, propagation=True, propagation_delay=0.0)
+    cg = ClaimGraph(settings, validator=validator)
+    cg.seed()
+    app = create_app(settings, graph=cg)
+    runner = app.extensions["claimgraph.propagation"]
+    runner.ensure()
+    assert runner.wait(cg.generation, WAIT)
+    runs = runner.runs
+    cg.write(
+        Delta(
+            add=[
+                ox.Quad(
+                    ox.NamedNode(f"{ACTOR}cnn"),
+                    ox.NamedNode("http://schema.org/alternateName"),
+                    ox.Literal("CNN International", language="en"),
+                    ox.NamedNode(f"{BASE}graph/zpmc"),
+                )
+            ]
+        )
+    )
+    assert not runner.wait(cg.generation, 1.0) and runner.runs == runs  # resting
+    app.extensions["claimgraph.sparql"].close()
+    cg.close()  # wakes it: no analysis, no 30 s wait
+    assert runner.runs == runs
+
+
 @pytest.mark.parametrize(
     "update",
     [

@@ -37,8 +37,14 @@ from claimgraph.propagation.analysis import (
 )
 from claimgraph.store import Delta
 from claimgraph.store.embedded import EmbeddedStore
+from claimgraph.summaries import MAX_REST
 
 log = logging.getLogger(__name__)
+
+# Under steady writes an analysis starts no sooner than REST times the last one's duration
+# after it ended (MAX_REST at most), as summaries do: at 100,000 statements one takes some
+# 15 s, and back to back they would keep a core busy for good.
+REST = 2.0
 
 PROV = "http://www.w3.org/ns/prov#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -285,6 +291,7 @@ class Runner:
         self.analysed = -1  # the generation the running analysis read
         self._stopped = False
         self._known: dict[str, bytes] | None = None  # the derived graph's digests (``delta``)
+        self._rested = 0.0  # (monotonic) no analysis starts before: see REST
         cg.write_listeners.append(self._written)
         cg.close_listeners.append(self.stop)
 
@@ -341,11 +348,13 @@ class Runner:
     def _loop(self) -> None:
         while True:
             with self._lock:
-                self._lock.wait_for(lambda: self._stopped, timeout=self.delay)  # stop() wakes it
+                wait = max(self.delay, self._rested - time.monotonic())
+                self._lock.wait_for(lambda: self._stopped, timeout=wait)  # stop() wakes it
                 if self.wanted <= self.done or self._stopped:
                     self._thread = None
                     return
                 target = self.wanted
+            began = time.monotonic()
             try:
                 generation = self._run()
             except Exception:
@@ -357,7 +366,9 @@ class Runner:
                         self._lock.notify_all()
                         return
                 continue
+            took = time.monotonic() - began
             with self._lock:
+                self._rested = began + took + min(MAX_REST, REST * took)
                 # its own write, if any, moved ``done`` on in ``_written``
                 self.done = max(self.done, generation)
                 self.failed = None
