@@ -242,9 +242,11 @@ def test_the_check_takes_linear_time_on_adversarial_text(shape: str) -> None:
     takes about 8 times as long (well under 64), and 100 kB well under 2 s."""
     small, large = 12_500, 100_000
     texts = [("SELECT * WHERE { " + shape * (n // len(shape) + 1))[:n] for n in (small, large)]
-    seconds = [_check_seconds(texts[0], runs=3), _check_seconds(texts[1], runs=2)]
+    seconds = [_check_seconds(texts[0], runs=3), _check_seconds(texts[1], runs=3)]
     assert seconds[1] < 2.0
-    assert seconds[1] / max(seconds[0], 0.005) < 30  # below 5 ms, the clock's noise
+    # quadratic would be 64; 40 leaves room for a machine busy enough to slow CPU time itself
+    # (31 was seen with the whole suite beside other work on 2 cores)
+    assert seconds[1] / max(seconds[0], 0.005) < 40  # below 5 ms, the clock's noise
 
 
 @settings(max_examples=300, deadline=None)
