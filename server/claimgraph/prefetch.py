@@ -55,6 +55,7 @@ ROWS = 10_000  # rows of one read: a remote store's page (Virtuoso's default res
 # the parts of its propagation analysis (one branch each: see _union).
 SECOND = (f"{CG}reportedBy", f"{CG}partOfPropagation")
 REVIEWED = f"{SCHEMA}itemReviewed"
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 DATE = f"{CG}date"
 
 Node = ox.NamedNode | ox.BlankNode
@@ -106,24 +107,28 @@ class View:
         return getattr(self.store, name)
 
 
-def _quads(store: Store, select: str) -> tuple[list[ox.Quad], bool]:
-    """The ``?s ?p ?o ?g`` rows of ``select`` (which ends in ``LIMIT ROWS``) as quads, and
+def _quads(store: Store, where: str) -> tuple[list[ox.Quad], bool]:
+    """The quads ``?s ?p ?o ?g`` that the pattern ``where`` binds, at most ``ROWS``, and
     whether they are all there were."""
     deadline.check()
-    # a remote store says whether the server cut the answer at its own cap on rows
-    whole = getattr(store, "select_whole", None)
-    result, uncut = whole(select) if whole is not None else (store.query(select), True)
+    # a remote store reads them its own way, and says whether the server cut the answer at
+    # its own cap on rows
+    whole = getattr(store, "quads_whole", None)
+    if whole is not None:
+        out, uncut = whole(where, ROWS)
+        return out, uncut and len(out) < ROWS
+    result = store.query(f"SELECT ?s ?p ?o ?g WHERE {{ {where} }} LIMIT {ROWS}")
     assert isinstance(result, ox.QuerySolutions)
     out = []
     for row in deadline.rows(result):
         s, p, o, g = row["s"], row["p"], row["o"], row["g"]
         if isinstance(p, ox.NamedNode) and isinstance(g, ox.NamedNode):
             out.append(ox.Quad(s, p, o, g))
-    return out, uncut and len(out) < ROWS
+    return out, len(out) < ROWS
 
 
 def _union(branches: Iterable[str]) -> str:
-    """``SELECT ?s ?p ?o ?g`` of each branch's ``?s`` with all its quads, bounded.
+    """The pattern of each branch's ``?s`` with all its quads (``?s ?p ?o ?g``).
 
     Each branch with its own quads pattern: Virtuoso plans a UNION joined to one pattern
     after it badly (seconds, or no rows at all). One subquery per branch with a constant
@@ -136,7 +141,7 @@ def _union(branches: Iterable[str]) -> str:
         else f"{{ {b} GRAPH ?g {{ ?s ?p ?o }} }}"
         for b in branches
     )
-    return f"SELECT ?s ?p ?o ?g WHERE {{ {parts} }} LIMIT {ROWS}"
+    return parts
 
 
 def _mentioned(quads: Iterable[ox.Quad], done: set[Node]) -> list[ox.NamedNode]:
@@ -155,8 +160,7 @@ def _outgoing(view: View, nodes: list[ox.NamedNode]) -> tuple[list[ox.Quad], boo
     nodes = nodes[:MENTIONED]
     quads, complete = _quads(
         view.store,
-        f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {sparqlterms.iris(n.value for n in nodes)} }} "
-        f"GRAPH ?g {{ ?s ?p ?o }} }} LIMIT {ROWS}",
+        f"VALUES ?s {{ {sparqlterms.iris(n.value for n in nodes)} }} GRAPH ?g {{ ?s ?p ?o }}",
     )
     view.add(quads)
     if complete:
@@ -171,8 +175,7 @@ def term_quads(store: Store) -> list[ox.Quad]:
     kinds = sparqlterms.iris(TERM_KINDS)
     quads, complete = _quads(
         store,
-        f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?k {{ {kinds} }} ?s a ?k . "
-        f"GRAPH ?g {{ ?s ?p ?o }} }} LIMIT {ROWS}",
+        f"VALUES ?k {{ {kinds} }} ?s a ?k . GRAPH ?g {{ ?s ?p ?o }}",
     )
     return quads if complete else []
 
@@ -186,17 +189,25 @@ def page_view(store: Store, iri: str, known: Iterable[ox.Quad] = ()) -> Store:
     view.add(known)
     view.outgoing.update(q.subject for q in known if not isinstance(q.subject, ox.Triple))
     x = sparqlterms.iri(iri)
+
     # The earliest linking nodes, those with no date first (affiliations, reviews, claims
     # about an actor): what a page lists by date is the same as if it had read them all.
-    linking = (
-        f"SELECT DISTINCT ?s ?d WHERE {{ ?s ?ip {x} OPTIONAL {{ ?s {sparqlterms.iri(DATE)} ?d }} }}"
-        f" ORDER BY STR(?d) ?s LIMIT {NODES}"
-    )
+    def linking(var: str) -> str:
+        return (
+            f"SELECT ?{var} WHERE {{ {{ SELECT DISTINCT ?{var} ?d WHERE {{ ?{var} ?ip {x} "
+            f"OPTIONAL {{ ?{var} {sparqlterms.iri(DATE)} ?d }} }} ORDER BY STR(?d) ?{var} "
+            f"LIMIT {NODES} }} }}"
+        )
+
     branches = [
         f"VALUES ?s {{ {x} }}",
-        f"SELECT ?s WHERE {{ {{ {linking} }} }}",
+        linking("s"),
+        # the reports of those linking nodes (and their propagation parts): from a subquery
+        # of them, because joined to a pattern ``?n ?ip x`` Virtuoso takes 100–200 ms to plan
+        # the query (sampling the predicate's whole range) where it then runs in 5 ms
         *(
-            f"SELECT DISTINCT ?s WHERE {{ ?n ?ip {x} . ?s {sparqlterms.iri(p)} ?n }} LIMIT {NODES}"
+            f"SELECT DISTINCT ?s WHERE {{ {{ {linking('n')} }} ?s {sparqlterms.iri(p)} ?n }} "
+            f"LIMIT {NODES}"
             for p in SECOND
         ),
         # a review's markup tells of the claim it reviews: its statements
@@ -224,13 +235,21 @@ def page_view(store: Store, iri: str, known: Iterable[ox.Quad] = ()) -> Store:
     return view
 
 
-def write_view(store: Store, delta: Delta, nodes: Iterable[Node]) -> View:
+def write_view(
+    store: Store, delta: Delta, nodes: Iterable[Node], *, known: Iterable[ox.Quad] = ()
+) -> View:
     """What validating ``delta``, a write to ``nodes``, reads, in two requests: the nodes'
     quads both ways, their referrers' both ways, the quads of what the write's new quads
-    point at and of what all those point at; then the quads of every IRI that mentions."""
+    point at and of what all those point at; then the quads of every IRI that mentions.
+    ``known``: every quad of some subjects (``term_quads``: the classes and concepts the
+    write's quads name, the most rows of these reads), which are then not read."""
     view = View(store)
+    known = list(known)
+    view.add(known)
+    view.outgoing.update(q.subject for q in known if not isinstance(q.subject, ox.Triple))
     changed = {n for n in nodes if isinstance(n, ox.NamedNode)}
     targets = {q.object for q in delta.add if isinstance(q.object, ox.NamedNode)} - changed
+    targets -= view.outgoing
     if not changed or len(changed) + len(targets) > MENTIONED:
         return view
     iris = sparqlterms.iris
