@@ -249,8 +249,13 @@ def write_view(
     view.outgoing.update(q.subject for q in known if not isinstance(q.subject, ox.Triple))
     changed = {n for n in nodes if isinstance(n, ox.NamedNode)}
     targets = {q.object for q in delta.add if isinstance(q.object, ox.NamedNode)} - changed
+    # what the known targets point at, read as what the others point at is (below)
+    beyond = {
+        q.object for q in known if q.subject in targets and isinstance(q.object, ox.NamedNode)
+    }
     targets -= view.outgoing
-    if not changed or len(changed) + len(targets) > MENTIONED:
+    own = changed | targets | (beyond - view.outgoing)
+    if not changed or len(own) > MENTIONED:
         return view
     iris = sparqlterms.iris
     values = f"VALUES ?n {{ {iris(sorted(n.value for n in changed))} }}"
@@ -264,7 +269,7 @@ def write_view(
     # shapes follow are read hop by hop (here two, the second request a third, then
     # lookups): Virtuoso refuses a transitive path bound only by VALUES.
     branches = [
-        f"VALUES ?s {{ {iris(sorted(n.value for n in changed | targets))} }}",
+        f"VALUES ?s {{ {iris(sorted(n.value for n in own))} }}",
         referrers("s"),
         f"{referrers('r')} ?s ?y ?r",
         f"{pointed} ?n ?x ?s",
@@ -273,7 +278,7 @@ def write_view(
     first, complete = _quads(store, _union(branches))
     view.add(first)
     if complete:
-        view.outgoing.update(changed | targets)
+        view.outgoing.update(own)
         view.outgoing.update({q.subject for q in first if not isinstance(q.subject, ox.Triple)})
         # every referrer was read, with every quad pointing at it
         view.incoming.update(changed)
