@@ -13,8 +13,13 @@ descriptions in words need). The page's own SPARQL then runs unchanged over that
 
 A validated write (``write_view``) reads in one or two requests what staging the write looks
 at (``claimgraph.validation``): the touched nodes' quads both ways, their referrers' quads both
-ways, the chains the shapes follow, then the quads of every IRI those mention. A lookup the
-copy does not cover (a node past a truncated read) goes to the store as before.
+ways, what those point at, then what staging looks at one step further. A lookup the copy
+does not cover (a node past a truncated read) goes to the store as before.
+
+Both take the quads of the classes, properties and concepts from ``ClaimGraph.term_quads``
+(``known``), which reads them once (``term_quads``) and keeps them across the writes that
+leave them alone: they were most of the rows. A remote store answers these reads its own way
+(``quads_whole``: in N-Triples, which Virtuoso writes several times faster than JSON).
 
 Every read is bounded: at most ``NODES`` linking nodes (the earliest by ``cg:date``, those
 with none first, so that what a page lists by date is what it listed reading them all),
@@ -240,7 +245,8 @@ def write_view(
 ) -> View:
     """What validating ``delta``, a write to ``nodes``, reads, in two requests: the nodes'
     quads both ways, their referrers' both ways, the quads of what the write's new quads
-    point at and of what all those point at; then the quads of every IRI that mentions.
+    point at and of what all those point at; then the quads of what staging looks at one
+    step further.
     ``known``: every quad of some subjects (``term_quads``: the classes and concepts the
     write's quads name, the most rows of these reads), which are then not read."""
     view = View(store)
@@ -287,5 +293,18 @@ def write_view(
             for q in first
             if q.object in changed and isinstance(q.subject, ox.NamedNode | ox.BlankNode)
         )
-    _outgoing(view, _mentioned(first, view.outgoing))
+    # Then what staging describes one step further (``Validator.validate_delta``): what the
+    # nodes one step from a changed node, or from one pointing at it, point at; and the next
+    # node of a chain. Not everything the first read names: the rest is never looked at.
+    from claimgraph.validation import CHAIN_PREDICATES
+
+    step = changed | {q.subject for q in first if q.object in changed}
+    near = targets | beyond | {q.object for q in first if q.subject in step}
+    wanted = {
+        q.object
+        for q in (*first, *known)
+        if isinstance(q.object, ox.NamedNode)
+        and (q.subject in near or q.predicate.value in CHAIN_PREDICATES)
+    }
+    _outgoing(view, [n for n in sorted(wanted, key=str) if n not in view.outgoing])
     return view
