@@ -7,9 +7,10 @@ are. So a resource's page (and its linked-data description) reads, in at most th
 its *neighbourhood* (``page_view``): the resource's own quads; every node linking to it with
 all of that node's quads; the nodes linking to those by ``cg:reportedBy`` (reports of its
 statements) or ``cg:partOfPropagation`` (its propagation analysis); its reporting chain both
-ways; a reviewed claim's statements (a review's markup tells of them); then the quads of
-every IRI those mention, twice over (names, and the names that
-descriptions in words need). The page's own SPARQL then runs unchanged over that copy.
+ways; a reviewed claim's statements (a review's markup tells of them); then, twice over
+(names, and the names that descriptions in words need), the quads of every IRI those
+mention, of the properties pages show of them (``SHOWN``; all of them on a page with a
+review). The page's own SPARQL then runs unchanged over that copy.
 
 A validated write (``write_view``) reads in one or two requests what staging the write looks
 at (``claimgraph.validation``): the touched nodes' quads both ways, their referrers' quads both
@@ -35,7 +36,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from claimgraph import deadline, sparqlterms
+from claimgraph import deadline, describe, prose, sparqlterms
 from claimgraph.iris import CG, SCHEMA
 from claimgraph.store import Delta, GraphName, QueryResult, Store
 
@@ -62,6 +63,23 @@ SECOND = (f"{CG}reportedBy", f"{CG}partOfPropagation")
 REVIEWED = f"{SCHEMA}itemReviewed"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 DATE = f"{CG}date"
+
+# What pages and descriptions read of a node their resource's neighbourhood mentions: its
+# types and names, the facts its description in words is made of (``prose``), what a
+# description summarises of a linking node (``describe.SUMMARY``: a statement's report), and
+# what the claim and source pages ask of a statement or a source they name.
+SHOWN = sorted(
+    {
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#type",
+        *describe.LABEL_PROPERTIES,
+        *prose.INPUTS,
+        *describe.SUMMARY,
+        *(
+            f"{CG}{p}"
+            for p in ("translatedBy", "dateApproximate", "dateNote", "note", "quoteSource")
+        ),
+    }
+)
 
 Node = ox.NamedNode | ox.BlankNode
 
@@ -157,18 +175,23 @@ def _mentioned(quads: Iterable[ox.Quad], done: set[Node]) -> list[ox.NamedNode]:
     return [t for t in found if t not in done]
 
 
-def _outgoing(view: View, nodes: list[ox.NamedNode]) -> tuple[list[ox.Quad], bool]:
+def _outgoing(
+    view: View, nodes: list[ox.NamedNode], only: Iterable[str] | None = None
+) -> tuple[list[ox.Quad], bool]:
     """Every quad of ``nodes`` (one request, at most ``MENTIONED`` of them), noted as covered
-    when the read was complete; and whether it was."""
+    when the read was complete; and whether it was. ``only``: the quads of these properties
+    (the nodes are then not noted as covered: a lookup of them goes to the store)."""
     if not nodes:
         return [], True
     nodes = nodes[:MENTIONED]
-    quads, complete = _quads(
-        view.store,
-        f"VALUES ?s {{ {sparqlterms.iris(n.value for n in nodes)} }} GRAPH ?g {{ ?s ?p ?o }}",
-    )
+    where = f"VALUES ?s {{ {sparqlterms.iris(n.value for n in nodes)} }} GRAPH ?g {{ ?s ?p ?o }}"
+    if only is not None:
+        # the predicate compared as a string: FILTER(?p IN (…)) or VALUES ?p, Virtuoso scans
+        # each listed predicate's whole range (a second, where this takes milliseconds)
+        where += f" FILTER(STR(?p) IN ({', '.join(sparqlterms.literal(p) for p in only)}))"
+    quads, complete = _quads(view.store, where)
     view.add(quads)
-    if complete:
+    if complete and only is None:
         view.outgoing.update(nodes)
     return quads, complete
 
@@ -229,14 +252,18 @@ def page_view(store: Store, iri: str, known: Iterable[ox.Quad] = ()) -> Store:
     view.outgoing.update({q.subject for q in first if not isinstance(q.subject, ox.Triple)})
     if len({q.subject for q in first if q.object == node}) < NODES:
         view.incoming.add(node)
-    quads = first
+    # ClaimReview markup reads every property of the nodes it names (the reviewed claim's,
+    # its statements' speakers' and sources', theirs): a page with a review reads them whole
+    whole = any(q.predicate.value == REVIEWED for q in first)
+    quads, done = first, set(view.outgoing)
     for _ in range(2):  # names, then the names that descriptions in words need
-        wanted = _mentioned(quads, view.outgoing)
+        wanted = _mentioned(quads, done)
         if len(wanted) > MENTIONED:
             return store
-        quads, complete = _outgoing(view, wanted)
+        quads, complete = _outgoing(view, wanted, None if whole else SHOWN)
         if not complete:
             return store
+        done.update(wanted)
     return view
 
 
