@@ -320,18 +320,30 @@ def write_view(
             for q in first
             if q.object in changed and isinstance(q.subject, ox.NamedNode | ox.BlankNode)
         )
-    # Then what staging describes one step further (``Validator.validate_delta``): what the
-    # nodes one step from a changed node, or from one pointing at it, point at; and the next
-    # node of a chain. Not everything the first read names: the rest is never looked at.
+    # Then the nodes staging describes (``Validator.validate_delta``: two steps from a node
+    # the write changes or from one pointing at it, chains to their end) that this read did
+    # not cover: found by walking as staging does over what is read. Not everything the
+    # first read names: the rest is never looked at.
     from claimgraph.validation import CHAIN_PREDICATES
 
-    step = changed | {q.subject for q in first if q.object in changed}
-    near = targets | beyond | {q.object for q in first if q.subject in step}
-    wanted = {
-        q.object
-        for q in (*first, *known)
-        if isinstance(q.object, ox.NamedNode)
-        and (q.subject in near or q.predicate.value in CHAIN_PREDICATES)
-    }
+    out: dict[object, list[ox.Quad]] = {}
+    for q in (*first, *known, *delta.add):
+        out.setdefault(q.subject, []).append(q)
+    depth: dict[object, int] = {}
+
+    def visit(node: object, d: int) -> None:
+        if depth.get(node, -1) >= d:
+            return
+        depth[node] = d
+        for q in out.get(node, ()):
+            if isinstance(q.object, ox.NamedNode):
+                if q.predicate.value in CHAIN_PREDICATES:
+                    visit(q.object, max(d, 1))
+                elif d > 0:
+                    visit(q.object, d - 1)
+
+    for node in changed | {q.subject for q in first if q.object in changed}:
+        visit(node, 2)
+    wanted = {n for n in depth if isinstance(n, ox.NamedNode)}
     _outgoing(view, [n for n in sorted(wanted, key=str) if n not in view.outgoing])
     return view
