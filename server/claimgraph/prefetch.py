@@ -14,8 +14,9 @@ review). The page's own SPARQL then runs unchanged over that copy.
 
 A validated write (``write_view``) reads in one or two requests what staging the write looks
 at (``claimgraph.validation``): the touched nodes' quads both ways, their referrers' quads both
-ways, what those point at, then what staging looks at one step further. A lookup the copy
-does not cover (a node past a truncated read) goes to the store as before.
+ways, what those point at, then the nodes staging walks to that the first read did not
+cover. A lookup the copy does not cover (a node past a truncated read) goes to the store as
+before.
 
 Both take the quads of the classes, properties and concepts from ``ClaimGraph.term_quads``
 (``known``), which reads them once (``term_quads``) and keeps them across the writes that
@@ -272,8 +273,8 @@ def write_view(
 ) -> View:
     """What validating ``delta``, a write to ``nodes``, reads, in two requests: the nodes'
     quads both ways, their referrers' both ways, the quads of what the write's new quads
-    point at and of what all those point at; then the quads of what staging looks at one
-    step further.
+    point at and of what all those point at; then the quads of the nodes staging walks to
+    that the first did not cover.
     ``known``: every quad of some subjects (``term_quads``: the classes and concepts the
     write's quads name, the most rows of these reads), which are then not read."""
     view = View(store)
