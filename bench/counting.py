@@ -1,5 +1,5 @@
 """A store that counts the reads sent through it: each call of a read method of the ``Store``
-interface (and of the remote store's ``select_whole``) is one request to the store (a remote
+interface (and of the remote store's ``quads_whole``) is one request to the store (a remote
 store's round trip), whatever it returns."""
 
 from __future__ import annotations
@@ -59,12 +59,13 @@ class CountingStore:
 
     def __getattr__(self, name: str) -> Any:
         found = getattr(self.store, name)  # AttributeError where the store has no such read
-        if name != "select_whole":
+        if name != "quads_whole":
             return found
 
-        def counted(sparql: str) -> Any:  # the remote store's SELECT that says if it was cut
+        def counted(where: str, limit: int) -> Any:  # the remote store's read that says if
+            # it was cut
             self.reads[name] += 1
-            self.queries.append(sparql)
-            return found(sparql)
+            self.queries.append(where)
+            return found(where, limit)
 
         return counted

@@ -9,6 +9,7 @@ validated writes of 100 statements (``ClaimGraph.write``, the propagation analys
 the first a warm-up). Each row gives
 the median and slowest server time and the most reads one request sent to the store (calls
 of the ``Store`` interface, each one request to a remote store). Prints one Markdown table.
+``--stores virtuoso`` (or ``oxigraph``) runs one store only.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from claimgraph.store import Store
 from claimgraph.store.embedded import EmbeddedStore
 
 KINDS = ("Claim", "Actor", "Statement", "Source", "Evidence")
+STORES = ("oxigraph", "virtuoso")
 WRITES = 5
 
 
@@ -113,7 +115,9 @@ def _measure(
     return out
 
 
-def run(statements: int, seed: int, requests: int, tmp: Path) -> list[tuple[str, str, str]]:
+def run(
+    statements: int, seed: int, requests: int, tmp: Path, stores: tuple[str, ...] = STORES
+) -> list[tuple[str, ...]]:
     from bench.virtuoso import Virtuoso
 
     _log(f"generating {statements} statements")
@@ -123,6 +127,7 @@ def run(statements: int, seed: int, requests: int, tmp: Path) -> list[tuple[str,
     settings = Settings(seed=False)
     results: dict[str, dict[str, str]] = {}
 
+    # the resources are sampled on the embedded store (either way: the same on both)
     _log("Oxigraph on disk: load")
     store = EmbeddedStore(tmp / "store")
     store.bulk_load(quads)
@@ -130,9 +135,12 @@ def run(statements: int, seed: int, requests: int, tmp: Path) -> list[tuple[str,
     store.bulk_load(_ontology_quads(graph))
     rng = random.Random(seed)
     samples = {cls: _sample(graph, cls, requests + 1, rng) for cls in KINDS}
-    _log("Oxigraph on disk: pages and writes")
-    results["Oxigraph"] = _measure(graph, samples, batches)
+    if "oxigraph" in stores:
+        _log("Oxigraph on disk: pages and writes")
+        results["Oxigraph on disk"] = _measure(graph, samples, batches)
     graph.close()
+    if "virtuoso" not in stores:
+        return _table(results)
 
     root = tmp / "virtuoso"
     root.mkdir()
@@ -153,12 +161,16 @@ def run(statements: int, seed: int, requests: int, tmp: Path) -> list[tuple[str,
         graph.close()
     finally:
         server.stop()
-    oxigraph, virtuoso = list(results)
-    rows = [("store", oxigraph, virtuoso)]
-    for cls in KINDS:
-        rows.append((f"{cls.lower()} page", results[oxigraph][cls], results[virtuoso][cls]))
-    key = "validated write of 100 statements"
-    rows.append((key, results[oxigraph][key], results[virtuoso][key]))
+    return _table(results)
+
+
+def _table(results: dict[str, dict[str, str]]) -> list[tuple[str, ...]]:
+    """A head row (the stores), then one row per measure."""
+    keys = [*KINDS, "validated write of 100 statements"]
+    rows: list[tuple[str, ...]] = [("store", *results)]
+    for key in keys:
+        name = f"{key.lower()} page" if key in KINDS else key
+        rows.append((name, *(r[key] for r in results.values())))
     return rows
 
 
@@ -167,12 +179,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--statements", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--requests", type=int, default=20, help="resources sampled per kind")
+    parser.add_argument(
+        "--stores", default=",".join(STORES), help="comma-separated: oxigraph, virtuoso"
+    )
     args = parser.parse_args(argv)
+    stores = tuple(s.strip() for s in args.stores.split(",") if s.strip())
+    if not stores or set(stores) - set(STORES):
+        parser.error(f"--stores: one or both of {', '.join(STORES)}")
     with tempfile.TemporaryDirectory(prefix="cg-bench-") as tmp:
-        rows = run(args.statements, args.seed, args.requests, Path(tmp))
+        rows = run(args.statements, args.seed, args.requests, Path(tmp), stores)
     head, *body = rows
-    print(f"| {args.statements:,} statements | {head[1]} | {head[2]} |")
-    print("| --- | --- | --- |")
+    print(f"| {args.statements:,} statements | " + " | ".join(head[1:]) + " |")
+    print("|" + " --- |" * len(head))
     for row in body:
         print("| " + " | ".join(row) + " |")
     return 0

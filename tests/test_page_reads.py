@@ -172,13 +172,18 @@ def _statements(n: int) -> Delta:
 def test_a_validated_write_of_100_statements_reads_the_store_at_most_twice(
     graphs: Graphs, store: str, validator: Validator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, counting, _ = graphs[store]
+    graph, counting, _ = graphs[store]
     delta = _statements(100)
     counting.reset()
     report = validator.validate_delta(counting, delta)
     assert 1 <= counting.total <= 2, (counting.reads, counting.queries)
+    # with the classes and concepts taken from those ClaimGraph keeps, as its writes do
+    known = graph.term_quads()
+    counting.reset()
+    assert validator.validate_delta(counting, delta, known=known).results == report.results
+    assert 1 <= counting.total <= 2, (counting.reads, counting.queries)
     # the same report as from lookups sent one by one, as they were before
-    monkeypatch.setattr(prefetch, "write_view", lambda store, delta, nodes: store)
+    monkeypatch.setattr(prefetch, "write_view", lambda store, delta, nodes, known=(): store)
     direct = validator.validate_delta(counting, delta)
     assert counting.total > 100
     assert report.conforms and report.results == direct.results
@@ -209,7 +214,72 @@ def test_a_validated_write_reports_what_it_reported_with_lookups_one_by_one(
     counting.reset()
     report = validator.validate_delta(counting, delta)
     assert 1 <= counting.total <= 2, (counting.reads, counting.queries)
-    monkeypatch.setattr(prefetch, "write_view", lambda store, delta, nodes: store)
+    monkeypatch.setattr(prefetch, "write_view", lambda store, delta, nodes, known=(): store)
     direct = validator.validate_delta(counting, delta)
     assert not report.conforms and len(report.violations) >= 3
     assert report.results == direct.results
+
+
+@pytest.mark.parametrize("path", [PAGES[0], PAGES[1], PAGES[5]])
+def test_a_page_whose_neighbourhood_does_not_fit_reads_query_by_query(
+    graphs: Graphs, store: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read cut at its bound is not used: the page reads the store query by query, and
+    shows what it shows when its neighbourhood fits."""
+    _, counting, client = graphs[store]
+    whole = _content(client, path)
+    monkeypatch.setattr(prefetch, "ROWS", 20)
+    counting.reset()
+    cut = _content(client, path)
+    assert counting.total > 3
+    assert cut == whole
+
+
+def test_a_remote_read_says_when_the_server_cut_it(graphs: Graphs) -> None:
+    """The tests' Virtuoso caps an answer at 1,000 rows (and does not say so in answer to a
+    CONSTRUCT): a read of more quads than that is known to be cut (a page then reads query
+    by query); one within it is whole, and holds every quad of what it reads, each with its
+    graph."""
+    graph, counting, _ = graphs["virtuoso"]
+    remote = counting.store
+    quads, whole = remote.quads_whole("GRAPH ?g { ?s ?p ?o }", 5_000)
+    assert not whole and 0 < len(quads) < len(list(graph.store.quads()))
+    tang = ox.NamedNode("https://claimgraph.org/id/actor/tang-qingyun")
+    quads, whole = remote.quads_whole(
+        f"VALUES ?s {{ <{tang.value}> }} GRAPH ?g {{ ?s ?p ?o }}", 5_000
+    )
+    assert whole and set(quads) == set(graph.store.quads(tang, None, None, None))
+    assert any(q.object.language == "zh" for q in quads if isinstance(q.object, ox.Literal))
+
+
+def test_the_terms_are_read_once_and_kept_across_writes_that_leave_them_alone(
+    validator: Validator,
+) -> None:
+    graph = ClaimGraph(Settings(seed=False, propagation=False), validator=validator)
+    graph.seed()
+    try:
+        terms = graph.term_quads()
+        graph.write(_statements(2))
+        assert graph.term_quads() is terms  # not read again
+        topic = ox.NamedNode("https://claimgraph.org/vocab/topic#reads-test")
+        skos = "http://www.w3.org/2004/02/skos/core#"
+        g = ox.NamedNode("https://claimgraph.org/graph/reads-test")
+        rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+        graph.write(
+            Delta(
+                add=[
+                    ox.Quad(topic, rdf_type, ox.NamedNode(f"{skos}Concept"), g),
+                    ox.Quad(topic, ox.NamedNode(f"{skos}prefLabel"), ox.Literal("t"), g),
+                    ox.Quad(
+                        topic,
+                        ox.NamedNode(f"{skos}inScheme"),
+                        ox.NamedNode("https://claimgraph.org/vocab/topic"),
+                        g,
+                    ),
+                ]
+            )
+        )
+        # a new concept: read again, with it
+        assert any(q.subject == topic for q in graph.term_quads())
+    finally:
+        graph.close()

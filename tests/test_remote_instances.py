@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from types import SimpleNamespace
+from typing import Any
 
 import pyoxigraph as ox
 import pytest
@@ -82,8 +83,8 @@ class Paused:
         self.validator, self.both = validator, both
         self.calls = 0
 
-    def validate_delta(self, store: object, delta: Delta) -> Report:
-        report = self.validator.validate_delta(store, delta)  # type: ignore[arg-type]
+    def validate_delta(self, store: object, delta: Delta, **kwargs: Any) -> Report:
+        report = self.validator.validate_delta(store, delta, **kwargs)  # type: ignore[arg-type]
         self.calls += 1
         if self.calls == 1:
             self.both.wait(timeout=30)

@@ -159,6 +159,10 @@ class ClaimGraph:
         # same caches follow it. A write not recorded is not told (they start over).
         self.change_listeners: list[Callable[[int, frozenset[str]], None]] = []
         self.close_listeners: list[Callable[[], None]] = []  # called by close(), first
+        # (generation, its classes', properties' and concepts' quads, their subjects)
+        self._terms: tuple[int, list[ox.Quad], frozenset[ox.NamedNode | ox.BlankNode]] | None
+        self._terms = None
+        self._terms_lock = threading.Lock()
 
     def listen_weakly(self, method: Callable[[int, Delta], None]) -> None:
         """Add a bound method as a write listener without keeping its object alive: a graph
@@ -221,6 +225,40 @@ class ClaimGraph:
                 self._generation = generation
                 self.last_modified = datetime.now(UTC)
 
+    def term_quads(self, generation: int | None = None) -> list[ox.Quad]:
+        """Every quad of the store's classes, properties and concepts at ``generation`` (by
+        default the current one), which pages and validated writes take from here rather than
+        read (``claimgraph.prefetch``): read once, and kept across this instance's writes that
+        leave them alone (``_carry_terms``)."""
+        if generation is None:
+            generation = self.generation
+        with self._terms_lock:
+            if self._terms is not None and self._terms[0] == generation:
+                return self._terms[1]
+        from claimgraph import prefetch
+
+        quads = prefetch.term_quads(self.store)
+        subjects = frozenset(q.subject for q in quads if not isinstance(q.subject, ox.Triple))
+        with self._terms_lock:
+            self._terms = (generation, quads, subjects)
+        return quads
+
+    def _carry_terms(self, before: int, after: int, delta: Delta) -> None:
+        """Keep the term quads of generation ``before`` for ``after`` when the write between
+        them (``delta``) neither changes a term's quads nor makes or unmakes one."""
+        from claimgraph import prefetch
+
+        with self._terms_lock:
+            terms = self._terms
+            if terms is None or terms[0] != before:
+                return
+            kinds = {ox.NamedNode(k) for k in prefetch.TERM_KINDS}
+            touches = bool(delta.drop_graphs) or any(
+                q.subject in terms[2] or (q.predicate == prefetch.RDF_TYPE and q.object in kinds)
+                for q in delta.add + delta.remove
+            )
+            self._terms = None if touches else (after, terms[1], terms[2])
+
     # -- writes ---------------------------------------------------------------------------
     def write(self, delta: Delta, *, system: bool = False) -> Report:
         """Validate ``delta`` against the store as it would be after it, then apply it.
@@ -239,10 +277,13 @@ class ClaimGraph:
         check_delta(delta, derived=system)
         with self.write_lock as lock:
             for attempt in range(1, WRITE_ATTEMPTS + 1):
+                base = lock.base if lock.base is not None else self._generation
                 report = (
                     Report(True, [], Graph(), 0)
                     if system
-                    else self.validator.validate_delta(self.store, delta)
+                    else self.validator.validate_delta(
+                        self.store, delta, known=self.term_quads(base)
+                    )
                 )
                 if not report.conforms:
                     raise ValidationFailed(report)
@@ -254,6 +295,7 @@ class ClaimGraph:
                     else:
                         self.store.apply(delta)
                     generation = self._generation + 1
+                    self._carry_terms(base, generation, delta)
                     self._tell(generation, delta)  # before the generation is seen
                     self._generation = generation
                 else:
@@ -263,6 +305,7 @@ class ClaimGraph:
                     try:
                         landed = self._shared.apply_at(delta, lock.base)
                         if landed is not None:
+                            self._carry_terms(base, landed, delta)
                             self._tell(landed, delta)
                             self._seen(landed)
                     finally:

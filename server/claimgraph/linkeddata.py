@@ -365,8 +365,7 @@ def _describe(iri: str) -> list[ox.Triple] | None:
     # the neighbourhood the description and the page read, in a few requests; the page's
     # queries then run over it (``page_graph``)
     cg = claimgraph()
-    known = cached("term-quads", lambda: prefetch.term_quads(cg.store))
-    view = prefetch.page_view(cg.store, iri, known)
+    view = prefetch.page_view(cg.store, iri, cg.term_quads())
     g.page_store = view
     return describe_resource(view, iri)
 

@@ -7,14 +7,21 @@ are. So a resource's page (and its linked-data description) reads, in at most th
 its *neighbourhood* (``page_view``): the resource's own quads; every node linking to it with
 all of that node's quads; the nodes linking to those by ``cg:reportedBy`` (reports of its
 statements) or ``cg:partOfPropagation`` (its propagation analysis); its reporting chain both
-ways; a reviewed claim's statements (a review's markup tells of them); then the quads of
-every IRI those mention, twice over (names, and the names that
-descriptions in words need). The page's own SPARQL then runs unchanged over that copy.
+ways; a reviewed claim's statements (a review's markup tells of them); then, twice over
+(names, and the names that descriptions in words need), the quads of every IRI those
+mention, of the properties pages show of them (``SHOWN``; all of them on a page with a
+review). The page's own SPARQL then runs unchanged over that copy.
 
 A validated write (``write_view``) reads in one or two requests what staging the write looks
 at (``claimgraph.validation``): the touched nodes' quads both ways, their referrers' quads both
-ways, the chains the shapes follow, then the quads of every IRI those mention. A lookup the
-copy does not cover (a node past a truncated read) goes to the store as before.
+ways, what those point at, then the nodes staging walks to that the first read did not
+cover. A lookup the copy does not cover (a node past a truncated read) goes to the store as
+before.
+
+Both take the quads of the classes, properties and concepts from ``ClaimGraph.term_quads``
+(``known``), which reads them once (``term_quads``) and keeps them across the writes that
+leave them alone: they were most of the rows. A remote store answers these reads its own way
+(``quads_whole``: in N-Triples, which Virtuoso writes several times faster than JSON).
 
 Every read is bounded: at most ``NODES`` linking nodes (the earliest by ``cg:date``, those
 with none first, so that what a page lists by date is what it listed reading them all),
@@ -30,7 +37,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from claimgraph import deadline, sparqlterms
+from claimgraph import deadline, describe, prose, sparqlterms
 from claimgraph.iris import CG, SCHEMA
 from claimgraph.store import Delta, GraphName, QueryResult, Store
 
@@ -55,7 +62,25 @@ ROWS = 10_000  # rows of one read: a remote store's page (Virtuoso's default res
 # the parts of its propagation analysis (one branch each: see _union).
 SECOND = (f"{CG}reportedBy", f"{CG}partOfPropagation")
 REVIEWED = f"{SCHEMA}itemReviewed"
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 DATE = f"{CG}date"
+
+# What pages and descriptions read of a node their resource's neighbourhood mentions: its
+# types and names, the facts its description in words is made of (``prose``), what a
+# description summarises of a linking node (``describe.SUMMARY``: a statement's report), and
+# what the claim and source pages ask of a statement or a source they name.
+SHOWN = sorted(
+    {
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#type",
+        *describe.LABEL_PROPERTIES,
+        *prose.INPUTS,
+        *describe.SUMMARY,
+        *(
+            f"{CG}{p}"
+            for p in ("translatedBy", "dateApproximate", "dateNote", "note", "quoteSource")
+        ),
+    }
+)
 
 Node = ox.NamedNode | ox.BlankNode
 
@@ -106,24 +131,28 @@ class View:
         return getattr(self.store, name)
 
 
-def _quads(store: Store, select: str) -> tuple[list[ox.Quad], bool]:
-    """The ``?s ?p ?o ?g`` rows of ``select`` (which ends in ``LIMIT ROWS``) as quads, and
+def _quads(store: Store, where: str) -> tuple[list[ox.Quad], bool]:
+    """The quads ``?s ?p ?o ?g`` that the pattern ``where`` binds, at most ``ROWS``, and
     whether they are all there were."""
     deadline.check()
-    # a remote store says whether the server cut the answer at its own cap on rows
-    whole = getattr(store, "select_whole", None)
-    result, uncut = whole(select) if whole is not None else (store.query(select), True)
+    # a remote store reads them its own way, and says whether the server cut the answer at
+    # its own cap on rows
+    whole = getattr(store, "quads_whole", None)
+    if whole is not None:
+        out, uncut = whole(where, ROWS)
+        return out, uncut and len(out) < ROWS
+    result = store.query(f"SELECT ?s ?p ?o ?g WHERE {{ {where} }} LIMIT {ROWS}")
     assert isinstance(result, ox.QuerySolutions)
     out = []
     for row in deadline.rows(result):
         s, p, o, g = row["s"], row["p"], row["o"], row["g"]
         if isinstance(p, ox.NamedNode) and isinstance(g, ox.NamedNode):
             out.append(ox.Quad(s, p, o, g))
-    return out, uncut and len(out) < ROWS
+    return out, len(out) < ROWS
 
 
 def _union(branches: Iterable[str]) -> str:
-    """``SELECT ?s ?p ?o ?g`` of each branch's ``?s`` with all its quads, bounded.
+    """The pattern of each branch's ``?s`` with all its quads (``?s ?p ?o ?g``).
 
     Each branch with its own quads pattern: Virtuoso plans a UNION joined to one pattern
     after it badly (seconds, or no rows at all). One subquery per branch with a constant
@@ -136,7 +165,7 @@ def _union(branches: Iterable[str]) -> str:
         else f"{{ {b} GRAPH ?g {{ ?s ?p ?o }} }}"
         for b in branches
     )
-    return f"SELECT ?s ?p ?o ?g WHERE {{ {parts} }} LIMIT {ROWS}"
+    return parts
 
 
 def _mentioned(quads: Iterable[ox.Quad], done: set[Node]) -> list[ox.NamedNode]:
@@ -147,19 +176,23 @@ def _mentioned(quads: Iterable[ox.Quad], done: set[Node]) -> list[ox.NamedNode]:
     return [t for t in found if t not in done]
 
 
-def _outgoing(view: View, nodes: list[ox.NamedNode]) -> tuple[list[ox.Quad], bool]:
+def _outgoing(
+    view: View, nodes: list[ox.NamedNode], only: Iterable[str] | None = None
+) -> tuple[list[ox.Quad], bool]:
     """Every quad of ``nodes`` (one request, at most ``MENTIONED`` of them), noted as covered
-    when the read was complete; and whether it was."""
+    when the read was complete; and whether it was. ``only``: the quads of these properties
+    (the nodes are then not noted as covered: a lookup of them goes to the store)."""
     if not nodes:
         return [], True
     nodes = nodes[:MENTIONED]
-    quads, complete = _quads(
-        view.store,
-        f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {sparqlterms.iris(n.value for n in nodes)} }} "
-        f"GRAPH ?g {{ ?s ?p ?o }} }} LIMIT {ROWS}",
-    )
+    where = f"VALUES ?s {{ {sparqlterms.iris(n.value for n in nodes)} }} GRAPH ?g {{ ?s ?p ?o }}"
+    if only is not None:
+        # the predicate compared as a string: FILTER(?p IN (…)) or VALUES ?p, Virtuoso scans
+        # each listed predicate's whole range (a second, where this takes milliseconds)
+        where += f" FILTER(STR(?p) IN ({', '.join(sparqlterms.literal(p) for p in only)}))"
+    quads, complete = _quads(view.store, where)
     view.add(quads)
-    if complete:
+    if complete and only is None:
         view.outgoing.update(nodes)
     return quads, complete
 
@@ -171,8 +204,7 @@ def term_quads(store: Store) -> list[ox.Quad]:
     kinds = sparqlterms.iris(TERM_KINDS)
     quads, complete = _quads(
         store,
-        f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?k {{ {kinds} }} ?s a ?k . "
-        f"GRAPH ?g {{ ?s ?p ?o }} }} LIMIT {ROWS}",
+        f"VALUES ?k {{ {kinds} }} ?s a ?k . GRAPH ?g {{ ?s ?p ?o }}",
     )
     return quads if complete else []
 
@@ -186,17 +218,25 @@ def page_view(store: Store, iri: str, known: Iterable[ox.Quad] = ()) -> Store:
     view.add(known)
     view.outgoing.update(q.subject for q in known if not isinstance(q.subject, ox.Triple))
     x = sparqlterms.iri(iri)
+
     # The earliest linking nodes, those with no date first (affiliations, reviews, claims
     # about an actor): what a page lists by date is the same as if it had read them all.
-    linking = (
-        f"SELECT DISTINCT ?s ?d WHERE {{ ?s ?ip {x} OPTIONAL {{ ?s {sparqlterms.iri(DATE)} ?d }} }}"
-        f" ORDER BY STR(?d) ?s LIMIT {NODES}"
-    )
+    def linking(var: str) -> str:
+        return (
+            f"SELECT ?{var} WHERE {{ {{ SELECT DISTINCT ?{var} ?d WHERE {{ ?{var} ?ip {x} "
+            f"OPTIONAL {{ ?{var} {sparqlterms.iri(DATE)} ?d }} }} ORDER BY STR(?d) ?{var} "
+            f"LIMIT {NODES} }} }}"
+        )
+
     branches = [
         f"VALUES ?s {{ {x} }}",
-        f"SELECT ?s WHERE {{ {{ {linking} }} }}",
+        linking("s"),
+        # the reports of those linking nodes (and their propagation parts): from a subquery
+        # of them, because joined to a pattern ``?n ?ip x`` Virtuoso takes 100–200 ms to plan
+        # the query (sampling the predicate's whole range) where it then runs in 5 ms
         *(
-            f"SELECT DISTINCT ?s WHERE {{ ?n ?ip {x} . ?s {sparqlterms.iri(p)} ?n }} LIMIT {NODES}"
+            f"SELECT DISTINCT ?s WHERE {{ {{ {linking('n')} }} ?s {sparqlterms.iri(p)} ?n }} "
+            f"LIMIT {NODES}"
             for p in SECOND
         ),
         # a review's markup tells of the claim it reviews: its statements
@@ -213,25 +253,43 @@ def page_view(store: Store, iri: str, known: Iterable[ox.Quad] = ()) -> Store:
     view.outgoing.update({q.subject for q in first if not isinstance(q.subject, ox.Triple)})
     if len({q.subject for q in first if q.object == node}) < NODES:
         view.incoming.add(node)
-    quads = first
+    # ClaimReview markup reads every property of the nodes it names (the reviewed claim's,
+    # its statements' speakers' and sources', theirs): a page with a review reads them whole
+    whole = any(q.predicate.value == REVIEWED for q in first)
+    quads, done = first, set(view.outgoing)
     for _ in range(2):  # names, then the names that descriptions in words need
-        wanted = _mentioned(quads, view.outgoing)
+        wanted = _mentioned(quads, done)
         if len(wanted) > MENTIONED:
             return store
-        quads, complete = _outgoing(view, wanted)
+        quads, complete = _outgoing(view, wanted, None if whole else SHOWN)
         if not complete:
             return store
+        done.update(wanted)
     return view
 
 
-def write_view(store: Store, delta: Delta, nodes: Iterable[Node]) -> View:
+def write_view(
+    store: Store, delta: Delta, nodes: Iterable[Node], *, known: Iterable[ox.Quad] = ()
+) -> View:
     """What validating ``delta``, a write to ``nodes``, reads, in two requests: the nodes'
     quads both ways, their referrers' both ways, the quads of what the write's new quads
-    point at and of what all those point at; then the quads of every IRI that mentions."""
+    point at and of what all those point at; then the quads of the nodes staging walks to
+    that the first did not cover.
+    ``known``: every quad of some subjects (``term_quads``: the classes and concepts the
+    write's quads name, the most rows of these reads), which are then not read."""
     view = View(store)
+    known = list(known)
+    view.add(known)
+    view.outgoing.update(q.subject for q in known if not isinstance(q.subject, ox.Triple))
     changed = {n for n in nodes if isinstance(n, ox.NamedNode)}
     targets = {q.object for q in delta.add if isinstance(q.object, ox.NamedNode)} - changed
-    if not changed or len(changed) + len(targets) > MENTIONED:
+    # what the known targets point at, read as what the others point at is (below)
+    beyond = {
+        q.object for q in known if q.subject in targets and isinstance(q.object, ox.NamedNode)
+    }
+    targets -= view.outgoing
+    own = changed | targets | (beyond - view.outgoing)
+    if not changed or len(own) > MENTIONED:
         return view
     iris = sparqlterms.iris
     values = f"VALUES ?n {{ {iris(sorted(n.value for n in changed))} }}"
@@ -245,7 +303,7 @@ def write_view(store: Store, delta: Delta, nodes: Iterable[Node]) -> View:
     # shapes follow are read hop by hop (here two, the second request a third, then
     # lookups): Virtuoso refuses a transitive path bound only by VALUES.
     branches = [
-        f"VALUES ?s {{ {iris(sorted(n.value for n in changed | targets))} }}",
+        f"VALUES ?s {{ {iris(sorted(n.value for n in own))} }}",
         referrers("s"),
         f"{referrers('r')} ?s ?y ?r",
         f"{pointed} ?n ?x ?s",
@@ -254,7 +312,7 @@ def write_view(store: Store, delta: Delta, nodes: Iterable[Node]) -> View:
     first, complete = _quads(store, _union(branches))
     view.add(first)
     if complete:
-        view.outgoing.update(changed | targets)
+        view.outgoing.update(own)
         view.outgoing.update({q.subject for q in first if not isinstance(q.subject, ox.Triple)})
         # every referrer was read, with every quad pointing at it
         view.incoming.update(changed)
@@ -263,5 +321,30 @@ def write_view(store: Store, delta: Delta, nodes: Iterable[Node]) -> View:
             for q in first
             if q.object in changed and isinstance(q.subject, ox.NamedNode | ox.BlankNode)
         )
-    _outgoing(view, _mentioned(first, view.outgoing))
+    # Then the nodes staging describes (``Validator.validate_delta``: two steps from a node
+    # the write changes or from one pointing at it, chains to their end) that this read did
+    # not cover: found by walking as staging does over what is read. Not everything the
+    # first read names: the rest is never looked at.
+    from claimgraph.validation import CHAIN_PREDICATES
+
+    out: dict[object, list[ox.Quad]] = {}
+    for q in (*first, *known, *delta.add):
+        out.setdefault(q.subject, []).append(q)
+    depth: dict[object, int] = {}
+
+    def visit(node: object, d: int) -> None:
+        if depth.get(node, -1) >= d:
+            return
+        depth[node] = d
+        for q in out.get(node, ()):
+            if isinstance(q.object, ox.NamedNode):
+                if q.predicate.value in CHAIN_PREDICATES:
+                    visit(q.object, max(d, 1))
+                elif d > 0:
+                    visit(q.object, d - 1)
+
+    for node in changed | {q.subject for q in first if q.object in changed}:
+        visit(node, 2)
+    wanted = {n for n in depth if isinstance(n, ox.NamedNode)}
+    _outgoing(view, [n for n in sorted(wanted, key=str) if n not in view.outgoing])
     return view

@@ -15,7 +15,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -470,12 +470,20 @@ class Validator:
             return False
         return size * BULK_SHARE >= store.count() + len(delta.add)
 
-    def validate_delta(self, store: Store, delta: Delta, *, bulk: bool | None = None) -> Report:
+    def validate_delta(
+        self,
+        store: Store,
+        delta: Delta,
+        *,
+        bulk: bool | None = None,
+        known: Iterable[ox.Quad] = (),
+    ) -> Report:
         """Validate the nodes a write touches, as they would be after it.
 
         A large write (``BULK_MIN_QUADS``, ``BULK_SHARE``; ``bulk`` forces the choice) is
         validated by the bulk engine over a staging copy of the store with the write applied;
-        a small one on a staging graph of what the write reaches (below).
+        a small one on a staging graph of what the write reaches (below). ``known``: every
+        quad of some subjects, as the store holds them (``ClaimGraph.term_quads``), not read.
 
         The staging data: each touched node and each node pointing at one (capped), two
         hops out from them, the whole of every chain the shapes follow transitively
@@ -485,7 +493,7 @@ class Validator:
             return self._validate_delta_bulk(store, delta)
         changed = _AfterView(store, delta).changed_subjects()
         # what staging looks up, read at once (a remote store's lookups cost a request each)
-        view = _AfterView(prefetch.write_view(store, delta, changed), delta)
+        view = _AfterView(prefetch.write_view(store, delta, changed, known=known), delta)
         focus: set[ox.NamedNode | ox.BlankNode] = set(changed)
         for node in changed:
             referrers = itertools.islice(view.incoming(node), MAX_REFERRERS)
