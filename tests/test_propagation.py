@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pyoxigraph as ox
 import pytest
+from flask import Flask
 
 from bench.generate import generate
 from claimgraph.app import create_app
@@ -164,8 +165,8 @@ def test_counts_on_generated_data_match_a_brute_force(seed: int) -> None:
 # -- the derived graph ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def app_graph(validator: Validator) -> Iterator[tuple[object, ClaimGraph, Runner]]:
+def started(validator: Validator) -> tuple[Flask, ClaimGraph, Runner]:
+    """The case, an app over it, and its runner once the first analysis is written."""
     settings = Settings(seed=False, propagation=True, propagation_delay=0.0, write_token=TOKEN)
     cg = ClaimGraph(settings, validator=validator)
     cg.seed()
@@ -173,9 +174,29 @@ def app_graph(validator: Validator) -> Iterator[tuple[object, ClaimGraph, Runner
     runner = app.extensions["claimgraph.propagation"]
     runner.ensure()
     assert runner.wait(cg.generation, WAIT)
-    yield app, cg, runner
+    return app, cg, runner
+
+
+def stopped(app: Flask, cg: ClaimGraph) -> None:
     app.extensions["claimgraph.sparql"].close()
     cg.close()
+
+
+@pytest.fixture
+def app_graph(validator: Validator) -> Iterator[tuple[Flask, ClaimGraph, Runner]]:
+    app, cg, runner = started(validator)
+    yield app, cg, runner
+    stopped(app, cg)
+
+
+def alias(name: str) -> ox.Quad:
+    """A write propagation does not read: another name of CNN."""
+    return ox.Quad(
+        ox.NamedNode(f"{ACTOR}cnn"),
+        ox.NamedNode("http://schema.org/alternateName"),
+        ox.Literal(name, language="en"),
+        ox.NamedNode(f"{BASE}graph/zpmc"),
+    )
 
 
 def derived(cg: ClaimGraph) -> set[ox.Quad]:
@@ -266,19 +287,7 @@ def test_nothing_to_change_writes_nothing(app_graph: tuple[object, ClaimGraph, R
     _, cg, runner = app_graph
     before, generation = derived(cg), cg.generation
     # a write propagation does not read (an actor's name) leaves the derived graph as it was
-    g = ox.NamedNode(f"{BASE}graph/zpmc")
-    cg.write(
-        Delta(
-            add=[
-                ox.Quad(
-                    ox.NamedNode(f"{ACTOR}cnn"),
-                    ox.NamedNode("http://schema.org/alternateName"),
-                    ox.Literal("Cable News Network", language="en"),
-                    g,
-                )
-            ]
-        )
-    )
+    cg.write(Delta(add=[alias("Cable News Network")]))
     assert runner.wait(generation + 1, WAIT)
     assert derived(cg) == before and cg.generation == generation + 1
 
@@ -342,14 +351,7 @@ def test_a_large_derived_write_goes_in_parts(
         apply_in_parts(store, change)
 
     monkeypatch.setattr(EmbeddedStore, "apply_in_parts", spy)
-    settings = Settings(seed=False, propagation=True, propagation_delay=0.0)
-    cg = ClaimGraph(settings, validator=validator)
-    cg.seed()
-    before = cg.generation
-    app = create_app(settings, graph=cg)
-    runner = app.extensions["claimgraph.propagation"]
-    runner.ensure()
-    assert runner.wait(before, WAIT)
+    app, cg, _ = started(validator)
     names = Names(cg.iris.base)
     whole = units(analyse(read_facts(cg.store, skip=[names.graph])), names)
     expected = {
@@ -359,38 +361,21 @@ def test_a_large_derived_write_goes_in_parts(
     }
     held = {q for q in derived(cg) if q.subject != names.analysis}
     assert len(parts) == 1 and len(parts[0].add) > 50 and held == expected
-    assert cg.generation == before + 1
-    app.extensions["claimgraph.sparql"].close()
-    cg.close()
+    # one write generation: the analysis of generation n is the write that made n + 1
+    stamp = next(cg.store.quads(names.analysis, ox.NamedNode(f"{CG}writeGeneration"), None, None))
+    assert int(stamp.object.value) == cg.generation - 1
+    stopped(app, cg)
 
 
 def test_under_steady_writes_an_analysis_rests_before_the_next(
     validator: Validator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("claimgraph.propagation.derived.REST", 1e6)  # so: MAX_REST, 30 s
-    settings = Settings(seed=False, propagation=True, propagation_delay=0.0)
-    cg = ClaimGraph(settings, validator=validator)
-    cg.seed()
-    app = create_app(settings, graph=cg)
-    runner = app.extensions["claimgraph.propagation"]
-    runner.ensure()
-    assert runner.wait(cg.generation, WAIT)
+    app, cg, runner = started(validator)
     runs = runner.runs
-    cg.write(
-        Delta(
-            add=[
-                ox.Quad(
-                    ox.NamedNode(f"{ACTOR}cnn"),
-                    ox.NamedNode("http://schema.org/alternateName"),
-                    ox.Literal("CNN International", language="en"),
-                    ox.NamedNode(f"{BASE}graph/zpmc"),
-                )
-            ]
-        )
-    )
+    cg.write(Delta(add=[alias("CNN International")]))
     assert not runner.wait(cg.generation, 1.0) and runner.runs == runs  # resting
-    app.extensions["claimgraph.sparql"].close()
-    cg.close()  # wakes it: no analysis, no 30 s wait
+    stopped(app, cg)  # wakes it: no analysis, no 30 s wait
     assert runner.runs == runs
 
 
