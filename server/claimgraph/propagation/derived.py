@@ -112,7 +112,7 @@ Unit = tuple[bytes, Callable[[], Iterator[ox.Triple]]]
 
 def units(analysis: Analysis, names: Names) -> dict[str, Unit]:
     """The derived graph, resource by resource: node IRI → ``Unit``. The digests let a rerun
-    tell which resources changed without making the others' triples (``Incremental``)."""
+    tell which resources changed without making the others' triples (``delta``)."""
     T, N = ox.Triple, ox.NamedNode
     out: dict[str, list[tuple[str, Callable[[], Iterator[ox.Triple]]]]] = {}
 
