@@ -84,8 +84,6 @@ def test_open_store_takes_a_sparql_url() -> None:
 def test_a_write_is_one_operation_where_the_delta_allows() -> None:
     big = quads(20_000)
     assert len(update_operations(Delta(add=big))) == 1  # any size: blocks in one INSERT DATA
-    # but Virtuoso refuses a request over 10 MB: there, 10,000 quads an operation (a request)
-    assert len(update_operations(Delta(add=big), virtuoso=True)) == 3  # and the registry block
     small = quads(SINGLE_OPERATION_LIMIT // 4)
     assert len(update_operations(Delta(remove=small))) == 1
     (op,) = update_operations(Delta(remove=small, add=quads(10, G2)))

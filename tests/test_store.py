@@ -241,15 +241,6 @@ def test_large_write_is_read_back_whole(store: Store) -> None:
     assert dumped(store) == set(data) - set(gone) | set(again)
 
 
-def test_a_write_of_more_than_ten_megabytes_lands(store: Store) -> None:
-    """Virtuoso refuses a request over 10 MB ("string session is longer than 10Mb"): a large
-    write (e.g. a first derived graph) goes in operations of a bounded size."""
-    filler = "x" * 600
-    data = [q(f"s{i}", "p", ox.Literal(f"{filler}{i}"), G1) for i in range(20_000)]  # 13 MB
-    store.apply(Delta(add=data))
-    assert store.count(G1) == 20_000
-
-
 def test_bulk_load(store: Store) -> None:
     data = [q(f"s{i}", "p", ox.Literal(str(i)), G1 if i % 2 else G2) for i in range(25_000)]
     store.bulk_load(iter(data))

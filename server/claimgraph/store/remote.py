@@ -328,21 +328,9 @@ def update_operations(delta: Delta, *, virtuoso: bool = False) -> list[str]:
     """
     remove, add = _changes(delta)
     small = len(remove) + len(add) <= SINGLE_OPERATION_LIMIT
-
-    def inserts() -> list[str]:
-        # One operation (atomic) where the server allows it; on Virtuoso, which does not apply
-        # a request's operations as one transaction anyway, BULK_BATCH quads an operation: it
-        # refuses a request over 10 MB ("string session is longer than 10Mb"), and gets one
-        # request per operation (``_send``)
-        blocks = _blocks(add)
-        if not virtuoso or len(blocks) * BLOCK <= BULK_BATCH:
-            return [_data("INSERT DATA", blocks)]
-        n = BULK_BATCH // BLOCK
-        return [_data("INSERT DATA", blocks[i : i + n]) for i in range(0, len(blocks), n)]
-
     if not delta.drop_graphs:
         if not delta.remove:
-            return inserts()
+            return [_data("INSERT DATA", _blocks(add))]
         if small and not delta.add:
             return [_data("DELETE", _blocks(remove)) + "\nWHERE {}"]
         if small:
@@ -357,7 +345,7 @@ def update_operations(delta: Delta, *, virtuoso: bool = False) -> list[str]:
         else:
             ops.append(_data("DELETE DATA", blocks))
     if delta.add:
-        ops += inserts()
+        ops.append(_data("INSERT DATA", _blocks(add)))
     return ops
 
 
