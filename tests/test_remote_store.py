@@ -12,19 +12,28 @@ import pytest
 import claimgraph.store.remote
 import claimgraph.store.shared
 from claimgraph.config import Settings
-from claimgraph.core import open_store
-from claimgraph.errors import InputError, StoreError, StoreTimeout, StoreUnreachable
+from claimgraph.core import ClaimGraph, open_store
+from claimgraph.errors import (
+    InputError,
+    PayloadTooLarge,
+    StoreError,
+    StoreTimeout,
+    StoreUnreachable,
+)
 from claimgraph.store import Delta
 from claimgraph.store.http import Answer
 from claimgraph.store.remote import (
+    PART_BYTES,
     REGISTRY,
     SINGLE_OPERATION_LIMIT,
+    VIRTUOSO_REQUEST_BYTES,
     conditional_operation,
     query_form,
     renewal_operation,
     update_operations,
 )
 from claimgraph.store.shared import RemoteStore
+from claimgraph.validation import Validator
 from tests.virtuoso import Virtuoso
 
 EX = "http://example.org/"
@@ -94,6 +103,32 @@ def test_a_write_is_one_operation_where_the_delta_allows() -> None:
     two_graphs = quads(300) + quads(300, G2)
     assert len(update_operations(Delta(remove=two_graphs))) == 1
     assert len(update_operations(Delta(remove=two_graphs), virtuoso=True)) == 2
+
+
+def long_quads(n: int, g: ox.NamedNode = G1) -> list[ox.Quad]:
+    """``n`` quads of 600-character literals: 20,000 of them are 13 MB of SPARQL."""
+    p = ox.NamedNode(EX + "p")
+    return [
+        ox.Quad(ox.NamedNode(f"{EX}s{i}"), p, ox.Literal(f"{'x' * 600}{i}"), g) for i in range(n)
+    ]
+
+
+def test_virtuoso_gets_no_request_over_its_limit() -> None:
+    """Virtuoso refuses a request over 10 MB: a write that needs one is refused before anything
+    is sent, unless it may go in parts (derived data), in requests of a bounded size."""
+    big = long_quads(20_000)
+    (op,) = update_operations(Delta(add=big))  # other servers: one atomic operation
+    assert len(op) > VIRTUOSO_REQUEST_BYTES
+    with pytest.raises(PayloadTooLarge, match=r"of 1\d\.\d MB, and Virtuoso takes at most 10 MB"):
+        update_operations(Delta(add=big), virtuoso=True)
+    parts = update_operations(Delta(add=big), virtuoso=True, in_parts=True)
+    assert len(parts) >= 3
+    assert all(o.startswith("INSERT DATA") and len(o) <= PART_BYTES + 1024 for o in parts)
+    sent = [line for o in parts for line in o.splitlines() if line.endswith(" .")]
+    assert len(sent) == len(big) + 1  # every quad once, and the graph's registration
+    # with removals too: the additions in parts, after the removals
+    replace = update_operations(Delta(add=big, remove=quads(300)), virtuoso=True, in_parts=True)
+    assert replace[0].startswith("DELETE DATA") and len(replace) == 1 + len(parts)
 
 
 def test_what_the_remote_store_refuses() -> None:
@@ -289,6 +324,25 @@ def test_a_write_in_several_requests_holds_the_store_until_it_is_done(empty: Vir
     assert second.write_base() == base + 3  # taken over
     assert second.apply_at(Delta(add=quads(1, G2)), base + 3) == base + 4
     assert first.write_base() == base + 4  # nothing holds it any more
+
+
+def test_a_write_over_virtuosos_request_limit(empty: Virtuoso, validator: Validator) -> None:
+    """13 MB of SPARQL: a user's write is refused whole with a 413 and nothing sent; ClaimGraph's
+    own write of derived data (as the first derived graph at 100,000 statements, 1.66M quads)
+    lands in requests under the limit, holding the store meanwhile."""
+    store = empty.store(timeout=60)
+    base = store.write_base()
+    with pytest.raises(PayloadTooLarge, match="nothing was written"):
+        store.apply_at(Delta(add=long_quads(20_000)), base)
+    assert store.generation() == base and store.count() == 0  # not even a hold
+    cg = ClaimGraph(Settings(seed=False, **empty.settings()), validator=validator)
+    derived = ox.NamedNode(f"{cg.iris.base}graph/derived/propagation")
+    try:
+        cg.write(Delta(add=long_quads(20_000, derived)), system=True)
+        assert cg.store.count(derived) == 20_000 and cg.store.graphs() == [derived]
+        assert cg.store.generation() == base + 2  # its hold, then its release
+    finally:
+        cg.close()
 
 
 def test_requests_reuse_a_kept_alive_connection(empty: Virtuoso) -> None:

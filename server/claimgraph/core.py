@@ -269,7 +269,8 @@ class ClaimGraph:
         here: it is computed from data that was, by code whose output the tests check against
         the shapes, and validating it would hold the write lock for long (the first derived
         graph at 10k statements is 167k quads: some 45 s of pyshacl); a large one goes into an
-        embedded store in parts (``EmbeddedStore.apply_in_parts``). Over a shared store the
+        embedded store in parts (``EmbeddedStore.apply_in_parts``), and into Virtuoso in
+        requests under its size limit (``update_operations``). Over a shared store the
         commit is conditional on the generation validated against: when another instance wrote
         first, the write is validated again against the new state and retried, unless the
         caller built it from reads of the old one (``WriteConflict``).
@@ -303,7 +304,7 @@ class ClaimGraph:
                     with self._generation_lock:
                         self._landing = True
                     try:
-                        landed = self._shared.apply_at(delta, lock.base)
+                        landed = self._shared.apply_at(delta, lock.base, in_parts=system)
                         if landed is not None:
                             self._carry_terms(base, landed, delta)
                             self._tell(landed, delta)

@@ -55,6 +55,7 @@ import pyoxigraph as ox
 from claimgraph import sparqlterms
 from claimgraph.errors import (
     InputError,
+    PayloadTooLarge,
     QuerySyntaxError,
     StoreError,
     StoreTimeout,
@@ -111,6 +112,13 @@ BLOCK = 1_000
 # server with MaxQueryCostEstimationTime set (Debian's default ini) refuses INSERT DATA of more
 # than ~1,000 triples ("generated SQL text has exceeded 10000 lines").
 VIRTUOSO_PRAGMA = "DEFINE sql:big-data-const 1\n"
+# Virtuoso refuses an update whose text is over 10 MB ("The requested string session is longer
+# than 10Mb"; measured on 7.2: 9,976,059 bytes of UTF-8 taken, 10,024,000 refused, whatever the
+# form encoding's size): a write with an operation larger is refused before anything is sent
+# (``_fitting``), unless it may go in parts (``RemoteStore.apply_at(in_parts=True)``: derived
+# data), whose INSERT DATA then goes in operations of at most PART_BYTES each.
+VIRTUOSO_REQUEST_BYTES = 10_000_000
+PART_BYTES = 4_000_000
 # Largest delta sent as one DELETE/INSERT operation (a validated write's, conditional): Virtuoso
 # compiles the templates to SQL and refuses more than 10,000 lines (about 1,000 + 1,000 triples).
 SINGLE_OPERATION_LIMIT = 256
@@ -318,19 +326,65 @@ BUMP = (
 )
 
 
-def update_operations(delta: Delta, *, virtuoso: bool = False) -> list[str]:
+def _request_bytes(operation: str) -> int:
+    """The size of ``operation``'s text as Virtuoso counts it (its pragma included)."""
+    return len(VIRTUOSO_PRAGMA) + len(operation.encode())
+
+
+def _fitting(operations: list[str], what: str) -> list[str]:
+    """``operations``, or ``PayloadTooLarge`` (nothing sent) when one is over Virtuoso's
+    request limit."""
+    for op in operations:
+        size = _request_bytes(op)
+        if size > VIRTUOSO_REQUEST_BYTES:
+            raise PayloadTooLarge(
+                f"the {what} needs an update request of {size / 1e6:.1f} MB, and Virtuoso "
+                f"takes at most {VIRTUOSO_REQUEST_BYTES / 1e6:.0f} MB in one: nothing was "
+                "written; write the data in smaller parts, or load it with Virtuoso's bulk "
+                "loader and register its graphs (`claimgraph graphs register`)"
+            )
+    return operations
+
+
+def _inserts(blocks: list[str], in_parts: bool) -> list[str]:
+    """``INSERT DATA`` of ``blocks``: one operation, or (``in_parts``) as many as keep each
+    under PART_BYTES."""
+    if not in_parts:
+        return [_data("INSERT DATA", blocks)]
+    ops: list[str] = []
+    part: list[str] = []
+    size = 0
+    for block in blocks:
+        n = len(block.encode())
+        if part and size + n > PART_BYTES:
+            ops.append(_data("INSERT DATA", part))
+            part, size = [], 0
+        part.append(block)
+        size += n
+    return [*ops, _data("INSERT DATA", part)]
+
+
+def update_operations(delta: Delta, *, virtuoso: bool = False, in_parts: bool = False) -> list[str]:
     """The SPARQL Update operations of one write, as few as the delta allows (see module doc).
 
     The registry follows the data: graphs written to are registered, dropped ones are not.
     Removals of up to SINGLE_OPERATION_LIMIT quads are a ``DELETE {…} WHERE {}`` template:
     Virtuoso's ``DELETE DATA`` of more than one ``GRAPH`` block skips language-tagged literals
     (7.2.5), so there (``virtuoso``) each block of a larger removal is an operation of its own.
+    On Virtuoso, a write ``in_parts`` (derived data, which the next analysis completes after a
+    failure) gets its additions in operations of a bounded size; any other operation over its
+    request limit is ``PayloadTooLarge``, before anything is sent.
     """
+    ops = _update_operations(delta, virtuoso, in_parts and virtuoso)
+    return _fitting(ops, SparqlStore._what(delta)) if virtuoso else ops
+
+
+def _update_operations(delta: Delta, virtuoso: bool, in_parts: bool) -> list[str]:
     remove, add = _changes(delta)
     small = len(remove) + len(add) <= SINGLE_OPERATION_LIMIT
     if not delta.drop_graphs:
         if not delta.remove:
-            return [_data("INSERT DATA", _blocks(add))]
+            return _inserts(_blocks(add), in_parts)
         if small and not delta.add:
             return [_data("DELETE", _blocks(remove)) + "\nWHERE {}"]
         if small:
@@ -345,7 +399,7 @@ def update_operations(delta: Delta, *, virtuoso: bool = False) -> list[str]:
         else:
             ops.append(_data("DELETE DATA", blocks))
     if delta.add:
-        ops.append(_data("INSERT DATA", _blocks(add)))
+        ops += _inserts(_blocks(add), in_parts)
     return ops
 
 
@@ -973,7 +1027,9 @@ class SparqlStore:
     def _bulk(self, batch: list[ox.Quad], loaded: int) -> None:
         _check(batch)
         what = f"bulk load (after {loaded} quads loaded)"
-        self._update(update_operations(Delta(add=batch), virtuoso=self.is_virtuoso()), what)
+        # not atomic anyway: Virtuoso's operations sized under its limit, a request each
+        for op in update_operations(Delta(add=batch), virtuoso=self.is_virtuoso(), in_parts=True):
+            self._update([op], what)
 
     def graphs(self) -> list[ox.NamedNode]:
         rows = self._pages("?g", f"GRAPH {REGISTRY} {{ ?g a {SD_NAMED_GRAPH} }}")

@@ -221,7 +221,7 @@ class RemoteStore(SparqlStore):
         log.error("%s", err)
         return err
 
-    def apply_at(self, delta: Delta, generation: int) -> int | None:
+    def apply_at(self, delta: Delta, generation: int, *, in_parts: bool = False) -> int | None:
         """Apply ``delta`` only if the store is still at ``generation`` (from ``write_base``):
         the new generation, or ``None`` when another write came first (nothing was applied).
 
@@ -229,7 +229,8 @@ class RemoteStore(SparqlStore):
         isolated from another instance's where the server isolates an update request from a
         concurrent one (Virtuoso: ``DefaultIsolation = 4``). A larger write holds the store
         (``_held_write``). A conditional update whose answer is lost is settled on the spot
-        (``_conditional``).
+        (``_conditional``). ``in_parts``: the held write's additions may go to Virtuoso in
+        several requests (derived data only: see ``update_operations``).
         """
         _check_delta(delta)
         what = self._what(delta)
@@ -241,7 +242,7 @@ class RemoteStore(SparqlStore):
                 operation = conditional_operation(generation, token, remove, add, touched=touched)
                 applied = self._conditional(operation, generation, token, what)
                 return generation + 1 if applied else None
-            return self._held_write(delta, generation, token, what)
+            return self._held_write(delta, generation, token, what, in_parts)
         finally:
             self._graph_cache = None
 
@@ -308,7 +309,9 @@ class RemoteStore(SparqlStore):
         tokens = [r["t"].value for r in rows if isinstance(r["t"], ox.Literal)]
         return tokens[0] if tokens else None
 
-    def _held_write(self, delta: Delta, generation: int, token: str, what: str) -> int | None:
+    def _held_write(
+        self, delta: Delta, generation: int, token: str, what: str, in_parts: bool = False
+    ) -> int | None:
         """A write too large for one conditional operation: a conditional update holds the
         store (marks ``generation + 1`` as pending, for ``HOLD_REQUESTS`` request times), then
         the write goes as ``apply`` sends it, the hold renewed after each request, and a last
@@ -319,7 +322,7 @@ class RemoteStore(SparqlStore):
         outlasted its hold) is an error: another instance's write did not wait for this one.
         """
         virtuoso = self.is_virtuoso()
-        operations = update_operations(delta, virtuoso=virtuoso)
+        operations = update_operations(delta, virtuoso=virtuoso, in_parts=in_parts)
         hold = math.ceil(HOLD_REQUESTS * self.timeout) + 1
         claim = conditional_operation(generation, token, claim=hold)
         if not self._conditional(claim, generation, token, f"hold on the store for the {what}"):
