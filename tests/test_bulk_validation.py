@@ -182,6 +182,24 @@ def test_generated_data_with_injected_violations_equals_pyshacl(
     assert n > 50  # the injections did break the shapes
 
 
+@pytest.mark.parametrize("seed", [3, 4])
+def test_focus_node_results_equal_pyshacl(
+    seed: int, shapes: Graph, ontology: Graph, bulk_validator: Validator
+) -> None:
+    """A write is validated on its focus nodes (those it touches) by the bulk engine: the same
+    results as pyshacl on the same focus nodes, nested shapes checking their values whatever
+    the focus."""
+    data = _generated(120, seed)
+    rng = random.Random(seed)
+    _inject(data, shapes, rng)
+    subjects = sorted({s for s in data.subjects() if isinstance(s, URIRef)}, key=str)
+    focus = rng.sample(subjects, len(subjects) // 4)
+    got = bulk_validator.validate_graph(data, focus, bulk=True)
+    expected = bulk_validator.validate_graph(data, focus, bulk=False)
+    assert results(got.graph) == results(expected.graph)
+    assert got.conforms == expected.conforms and not got.conforms  # some focus node broke
+
+
 def test_generated_data_conforms_in_bulk(
     shapes: Graph, ontology: Graph, bulk_validator: Validator
 ) -> None:
