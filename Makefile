@@ -36,6 +36,7 @@ bench: $(STAMP)
 bench-1m: $(STAMP)
 	mkdir -p bench/out
 	$(BIN)/python -m bench.run --sizes 1000000 --out bench/out/bench-1m.md
+	$(BIN)/python -m bench.run --sizes 1000000 --validation-only --out bench/out/validation-1m.md
 
 bench-serve: $(STAMP)
 	$(BIN)/python -m bench.throughput --statements 100000
