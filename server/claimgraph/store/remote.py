@@ -509,13 +509,13 @@ class SparqlStore:
                 answer.excerpt(),
             )
             time.sleep(0.05 * 2**attempt)
+        if 200 <= answer.status < 300:
+            return answer  # (the excerpt of a long answer would decode it whole)
         # The server's word that the SPARQL is malformed (Virtuoso: SQL state 37000).
         malformed = answer.status == 400 or answer.excerpt().startswith("Virtuoso 37000")
         if user_query and malformed:
             raise QuerySyntaxError(f"the SPARQL store refused the query: {answer.excerpt()}")
-        if not 200 <= answer.status < 300:
-            raise self._fail(self.query_url, answer, "query", level)
-        return answer
+        raise self._fail(self.query_url, answer, "query", level)
 
     def _results(
         self, answer: Answer, level: int = logging.ERROR
