@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import reliability, run, throughput
+from bench import dump, reliability, run, throughput
 
 TIME = re.compile(r"[\d.,]+ (ms|s)¹?")  # a measured time: not "> 60 s", not a row-count ⚠
 RATIO = re.compile(r"[\d.,]+×")  # not a lower bound "≥ …"
@@ -56,6 +56,18 @@ def test_the_benchmark_prints_oxigraph_rdflib_and_virtuoso_side_by_side(tmp_path
     assert rows["peak RSS: the Virtuoso server (virtuoso-t)"][3].endswith("MB")
     assert "Virtuoso failed" not in report
     assert "Virtuoso/" in report  # the server's version, from its answers
+
+
+def test_the_dump_benchmark_splits_each_dump_between_both_processes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert dump.main(["--statements", "300", "--runs", "2", "--chunk", "1000"]) == 0
+    rows = _table(capsys.readouterr().out)
+    assert [k for k in rows if not k.startswith("300 statements")] == ["1", "2"]
+    for run_ in ("1", "2"):
+        wall, rate, ours, theirs, size, _ = rows[run_]
+        assert TIME.fullmatch(wall) and rate.endswith("k/s"), rows[run_]
+        assert TIME.fullmatch(ours) and TIME.fullmatch(theirs) and size.endswith("MB")
 
 
 def test_the_throughput_benchmark_drives_a_real_service(capsys: pytest.CaptureFixture[str]) -> None:

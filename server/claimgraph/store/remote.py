@@ -47,7 +47,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Self
+from typing import IO, TYPE_CHECKING, Self, TypeAlias, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import pyoxigraph as ox
@@ -406,6 +406,38 @@ def _update_operations(delta: Delta, virtuoso: bool, in_parts: bool) -> list[str
 # -- the store ----------------------------------------------------------------------------------
 
 
+# What a graph's export makes of each N-Triples answer (``SparqlStore._export``): given the
+# graph and the answer's body, the result and the number of triples it held.
+_T = TypeVar("_T")
+Decoder: TypeAlias = Callable[[ox.NamedNode, bytes], tuple[_T, int]]
+
+
+def _quads_of(graph: ox.NamedNode, body: bytes) -> tuple[list[ox.Quad], int]:
+    """The triples of an N-Triples answer as quads of ``graph``."""
+    triples = ox.parse(body, ox.RdfFormat.N_TRIPLES)
+    quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
+    return quads, len(quads)
+
+
+def _nquads_of(graph: ox.NamedNode, body: bytes) -> tuple[bytes, int]:
+    """An N-Triples answer as N-Quads text in ``graph``, without making a Python object of
+    every term twice: the graph goes before each line's closing " ." (Virtuoso's, Fuseki's
+    layout), and what comes out is parsed as N-Quads, each quad in ``graph``, before it is
+    used. Any other layout (comments, no space before the dot) goes through Oxigraph's parser
+    and serializer."""
+    text = body.replace(b" .\n", f" {graph} .\n".encode())
+    try:
+        received = 0
+        for q in ox.parse(text, ox.RdfFormat.N_QUADS):
+            if q.graph_name != graph:
+                raise ValueError(f"a line of the answer does not end in ' .': {q}")
+            received += 1
+        return text, received
+    except (ValueError, SyntaxError):
+        quads, received = _quads_of(graph, body)
+        return ox.serialize(quads, None, ox.RdfFormat.N_QUADS) or b"", received
+
+
 @dataclass(frozen=True)
 class _Step:
     """An update that follows the data of a write (the generation's bump, a release)."""
@@ -509,13 +541,13 @@ class SparqlStore:
                 answer.excerpt(),
             )
             time.sleep(0.05 * 2**attempt)
+        if 200 <= answer.status < 300:
+            return answer  # (the excerpt of a long answer would decode it whole)
         # The server's word that the SPARQL is malformed (Virtuoso: SQL state 37000).
         malformed = answer.status == 400 or answer.excerpt().startswith("Virtuoso 37000")
         if user_query and malformed:
             raise QuerySyntaxError(f"the SPARQL store refused the query: {answer.excerpt()}")
-        if not 200 <= answer.status < 300:
-            raise self._fail(self.query_url, answer, "query", level)
-        return answer
+        raise self._fail(self.query_url, answer, "query", level)
 
     def _results(
         self, answer: Answer, level: int = logging.ERROR
@@ -760,42 +792,54 @@ class SparqlStore:
             yield ox.Quad(*terms)  # type: ignore[arg-type]
 
     def export(self, graph: ox.NamedNode) -> Iterator[ox.Quad]:
-        """The quads of one graph, read as the server exports it, without sorting anything:
-        ``CONSTRUCT`` of the whole graph as N-Triples (what Virtuoso's Graph Store Protocol
-        GET runs too), every term as the server writes it.
+        """The quads of one graph, read as the server exports it (``_export``)."""
+        for quads in self._export(graph, _quads_of):
+            yield from quads
+
+    def export_nquads(self, graph: ox.NamedNode) -> Iterator[bytes]:
+        """The quads of one graph as N-Quads text, a part at a time (``_nquads_of``)."""
+        return self._export(graph, _nquads_of)
+
+    def _export(self, graph: ox.NamedNode, decode: Decoder[_T]) -> Iterator[_T]:
+        """One graph, read as the server exports it, without sorting anything: ``CONSTRUCT``
+        of the whole graph as N-Triples (what Virtuoso's Graph Store Protocol GET runs too),
+        every term as the server writes it, each answer ``decode``d as it arrives.
 
         Servers cap an answer (Virtuoso at ResultSetMaxRows, and silently for a CONSTRUCT):
-        the triples received are checked against the graph's count. A graph larger than an
-        answer (or than ``EXPORT_CHUNK``) is read in parts, each sized beforehand by a
-        grouped count and checked on arrival: sets of predicates (an index range each), a
-        predicate larger than an answer in ranges of a hash of its triples; a few parts at
-        a time (``EXPORT_PARALLEL``).
+        the triples received are checked against the graph's grouped count (by predicate),
+        which is the graph's size too. A graph larger than an answer (or than
+        ``EXPORT_CHUNK``) is read in parts, each sized by that count and checked on arrival:
+        sets of predicates (an index range each), a predicate larger than an answer in ranges
+        of a hash of its triples; a few parts at a time (``EXPORT_PARALLEL``).
         """
-        expected = self.count(graph)
-        if not expected:
-            return
         limit = min(EXPORT_CHUNK, self._answer_cap())
-        if expected <= limit:
-            triples = self._construct(graph, "")
-            if len(triples) == expected:
-                yield from (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+        sizes = self._predicate_sizes(graph)
+        expected = sum(n for _, n in sizes)
+        if len(sizes) < limit and expected <= limit:  # not capped: the graph's size
+            if not expected:
                 return
-            limit = min(limit, len(triples))  # a cap not known (or a write came between)
-        parts = iter(self._parts(graph, limit))
+            data, received = self._construct(graph, "", decode)
+            if received == expected:
+                yield data
+                return
+            limit = min(limit, received)  # a cap not known (or a write came between)
+        parts = iter(self._parts(graph, limit, sizes))
         with ThreadPoolExecutor(EXPORT_PARALLEL) as pool:
             pending = deque(
-                (part, pool.submit(self._construct, graph, part[0]))
+                (part, pool.submit(self._construct, graph, part[0], decode))
                 for part in itertools.islice(parts, EXPORT_PARALLEL)
             )
             while pending:
                 (_, size), answer = pending.popleft()
-                triples = answer.result()
+                data, received = answer.result()
                 following = next(parts, None)
                 if following is not None:
-                    pending.append((following, pool.submit(self._construct, graph, following[0])))
-                if len(triples) != size:
-                    raise self._changed(graph, size, len(triples))
-                yield from (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+                    pending.append(
+                        (following, pool.submit(self._construct, graph, following[0], decode))
+                    )
+                if received != size:
+                    raise self._changed(graph, size, received)
+                yield data
 
     def _changed(self, graph: ox.NamedNode, size: int, received: int) -> StoreError:
         err = StoreError(
@@ -822,30 +866,36 @@ class SparqlStore:
                         self._cap = int(value.value)
         return self._cap
 
-    def _construct(self, graph: ox.NamedNode, cut: str) -> list[ox.Triple]:
-        """The triples of ``graph`` (within ``cut``: VALUES, FILTER), in one N-Triples answer."""
+    def _construct(self, graph: ox.NamedNode, cut: str, decode: Decoder[_T]) -> tuple[_T, int]:
+        """The triples of ``graph`` (within ``cut``: VALUES, FILTER), in one N-Triples answer,
+        ``decode``d: what it makes of them, and how many there were."""
         sparql = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_term(graph)} {{ ?s ?p ?o }} {cut} }}"
         answer = self._read(sparql, N_TRIPLES)
         try:
             if answer.media_type not in (N_TRIPLES, "text/plain"):
                 raise ValueError(f"not N-Triples but {answer.media_type or 'no media type'}")
-            return [q.triple for q in ox.parse(answer.body, ox.RdfFormat.N_TRIPLES)]
+            return decode(graph, answer.body)
         except (ValueError, SyntaxError) as err:
             raise self._garbage(answer, err) from err
 
-    def _parts(self, graph: ox.NamedNode, limit: int) -> list[tuple[str, int]]:
-        """Parts ``(cut, triples)`` that cover ``graph``, each of at most ``limit`` triples:
-        sets of predicates (``VALUES``, read through the server's predicate index), and a
-        predicate larger than ``limit`` in hash ranges."""
+    def _predicate_sizes(self, graph: ox.NamedNode) -> list[tuple[str, int]]:
+        """The triples of ``graph`` by predicate, sorted (the answer may be capped)."""
         rows = self._select(
             f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ GRAPH {_term(graph)} {{ ?s ?p ?o }} }} "
             "GROUP BY ?p"
         )
-        sizes = sorted(
+        return sorted(
             (r["p"].value, int(r["n"].value))
             for r in rows
             if isinstance(r["p"], ox.NamedNode) and isinstance(r["n"], ox.Literal)
         )
+
+    def _parts(
+        self, graph: ox.NamedNode, limit: int, sizes: list[tuple[str, int]]
+    ) -> list[tuple[str, int]]:
+        """Parts ``(cut, triples)`` that cover ``graph``, each of at most ``limit`` triples:
+        sets of predicates (``VALUES``, read through the server's predicate index), and a
+        predicate larger than ``limit`` in hash ranges; ``sizes``: ``_predicate_sizes``."""
         if len(sizes) >= limit:  # the answer itself may be capped: hash ranges of all
             return self._hash_ranges(graph, limit, "")
         parts: list[tuple[str, int]] = []
@@ -1054,6 +1104,12 @@ class SparqlStore:
         """Stream the store (or one graph) page by page through Oxigraph's serializers."""
         if isinstance(graph, ox.DefaultGraph):
             ox.serialize([], out, fmt.ox)
+            return
+        if graph is None and fmt.ox == ox.RdfFormat.N_QUADS:
+            # N-Quads is what the server's N-Triples answers become with their graph added.
+            for g in self.graphs():
+                for text in self.export_nquads(g):
+                    out.write(text)
             return
         data: Iterator[ox.Quad] | Iterator[ox.Triple]
         if graph is None and fmt.datasets:
