@@ -368,25 +368,21 @@ class _Run:
                     yield from self.check(shape, node, (node,))
             props = shape.properties if shape.path is None else [shape]
             for prop in props:
-                table = self.all_values(prop)
-                # Nodes without a value fail only count-like constraints: skip them otherwise.
-                nodes = targets if _needs_values(prop) else targets & table.keys()
+                pairs = _with_values(targets, self.all_values(prop), _needs_values(prop))
                 if (
                     prop.unique_lang
                     or prop.qualified is not None
                     or prop.has_values
                     or prop.less_than
                 ):
-                    for node in nodes:
-                        yield from self.check(prop, node, table.get(node, _NONE))
+                    for node, values in pairs:
+                        yield from self.check(prop, node, values)
                     continue
                 # Most nodes pass: test them in a tight loop, and only build the results of
                 # those that fail.
                 low, high = prop.min_count or 0, prop.max_count
                 tests = self._tests(prop)
-                get = table.get
-                for node in nodes:
-                    values = get(node, _NONE)
+                for node, values in pairs:
                     n = len(values)
                     if n < low or (high is not None and n > high):
                         yield from self.check(prop, node, values)
@@ -558,6 +554,17 @@ _PYTHON_TYPES: dict[str, type] = {
     str(XSD.time): time,
     str(XSD.dateTime): datetime,
 }
+
+
+def _with_values(
+    targets: set[Term], table: dict[Term, Values], all_targets: bool
+) -> Iterator[tuple[Term, Values]]:
+    """Each target and its values; ``all_targets``: those without a value too (they fail
+    only count-like constraints), else only those the table holds (one hash per node)."""
+    if all_targets:
+        get = table.get
+        return ((node, get(node, _NONE)) for node in targets)
+    return ((node, values) for node, values in table.items() if node in targets)
 
 
 def _needs_values(s: _Shape) -> bool:
