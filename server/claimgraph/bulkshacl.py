@@ -264,8 +264,9 @@ class BulkShapes:
             run.close()
 
 
-# The tables hold millions of sets, none in a reference cycle; while they are built, the
-# cyclic GC's collections walked them over and over: 2.6 of 22 s of CPU at 1.03M quads.
+# The tables hold millions of small containers, none in a reference cycle; while they were
+# built, the cyclic GC's collections walked them over and over: 2.6 of 22 s of CPU at 1.03M
+# quads.
 _gc_lock = threading.Lock()
 _gc_pausers = 0
 _gc_was_enabled = True
