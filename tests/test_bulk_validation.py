@@ -4,6 +4,7 @@ property shape injected at random."""
 
 from __future__ import annotations
 
+import gc
 import random
 from collections import Counter
 from pathlib import Path
@@ -233,3 +234,18 @@ def test_w3c_core_cases_the_engine_supports_equal_pyshacl() -> None:
         expected = Counter(_key(theirs, r) for r in theirs.objects(None, SH.result))
         assert got == expected, name
     assert supported >= 40
+
+
+def test_the_gc_is_as_it_was_after_a_bulk_validation(bulk_validator: Validator) -> None:
+    """The engine pauses the cyclic GC while it builds its tables: it must come back on (a
+    server would otherwise never collect a cycle again), and stay off if it was off."""
+    data = _generated(20, 3)
+    assert gc.isenabled()
+    bulk_validator.validate_graph(data, bulk=True)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        bulk_validator.validate_graph(data, bulk=True)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
