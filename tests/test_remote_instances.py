@@ -142,7 +142,7 @@ def test_a_write_that_keeps_losing_gives_up(
     instances: tuple[ClaimGraph, ClaimGraph], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a, _ = instances
-    monkeypatch.setattr(a.store, "apply_at", lambda delta, generation: None)
+    monkeypatch.setattr(a.store, "apply_at", lambda delta, generation, **_: None)
     bases: list[int] = []
     write_base = a.store.write_base  # type: ignore[attr-defined]
     monkeypatch.setattr(a.store, "write_base", lambda: bases.append(write_base()) or bases[-1])
@@ -183,9 +183,9 @@ def test_an_update_whose_where_read_an_older_state_is_a_409(
     a, b = instances
     b_commit = b.store.apply_at  # type: ignore[attr-defined]
 
-    def a_writes_first(delta: Delta, generation: int) -> int | None:
+    def a_writes_first(delta: Delta, generation: int, *, in_parts: bool = False) -> int | None:
         a.write(country("CN"))
-        return b_commit(delta, generation)  # type: ignore[no-any-return]
+        return b_commit(delta, generation, in_parts=in_parts)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(b.store, "apply_at", a_writes_first)
     client = create_app(b.settings.replace(write_token=TOKEN), graph=b).test_client()
