@@ -17,7 +17,8 @@ from rdflib.term import Node
 from shacl_helpers import FIXTURES, SH, load_data, load_ontology, load_shapes
 
 from bench.generate import generate
-from claimgraph.terms import to_rdflib
+from claimgraph.store.embedded import EmbeddedStore
+from claimgraph.terms import to_ox, to_rdflib
 from claimgraph.validation import Validator
 
 FIXTURE_FILES = sorted(
@@ -199,6 +200,31 @@ def test_focus_node_results_equal_pyshacl(
     expected = bulk_validator.validate_graph(data, focus, bulk=False)
     assert results(got.graph) == results(expected.graph)
     assert got.conforms == expected.conforms and not got.conforms  # some focus node broke
+
+
+@pytest.mark.parametrize("on_disk", [False, True], ids=["memory", "disk"])
+def test_whole_store_results_equal_pyshacl(
+    on_disk: bool, tmp_path: Path, shapes: Graph, ontology: Graph, bulk_validator: Validator
+) -> None:
+    """``claimgraph validate`` of a store: its staging copy of the store's named graphs (the
+    default graph left out) gives pyshacl's results on the same data."""
+    data = _generated(120, 5)
+    assert _inject(data, shapes, random.Random(5)) > 50
+    store = EmbeddedStore(tmp_path / "store" if on_disk else None)
+    g = ox.NamedNode("https://example.org/graph/case")
+    store.bulk_load(ox.Quad(to_ox(s), to_ox(p), to_ox(o), g) for s, p, o in data)  # type: ignore[arg-type]
+    # a statement with nothing said of it, in the default graph, which is not the store's data
+    stray = ox.NamedNode("https://example.org/not-in-a-named-graph")
+    statement = ox.NamedNode("https://claimgraph.org/ontology#Statement")
+    store.bulk_load([ox.Quad(stray, ox.NamedNode(str(RDF.type)), statement, ox.DefaultGraph())])
+    try:
+        report = bulk_validator.validate_store(store)
+    finally:
+        store.close()
+    conforms, expected = reference(data, shapes, ontology)
+    got = results(report.graph)
+    assert got == expected and sum(got.values()) > 50
+    assert report.conforms == conforms
 
 
 def test_generated_data_conforms_in_bulk(
