@@ -1,7 +1,7 @@
 """The N-Quads dump of a remote store, alone: where its time goes, ours and the server's.
 
 ``python -m bench.dump --statements 100000 --runs 3`` generates a synthetic case file, loads
-it into a throw-away Virtuoso (``bench.virtuoso``, set up as ``bench.run`` sets it up), then
+it into a throw-away Virtuoso (``Virtuoso.for_data``, as ``bench.run`` sets it up), then
 dumps the whole store as N-Quads (``Store.dump``) into a temporary file ``--runs`` times. Each
 row gives the wall time, the quads per second, and the CPU seconds of this process (all its
 threads) and of ``virtuoso-t`` during the dump: on a machine whose cores are shared, the CPU
@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from bench.generate import CaseFileGenerator
+from bench.service import proc_cpu_s
 from claimgraph.formats import by_name
 from claimgraph.store import remote
 
@@ -27,20 +28,12 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process, all its threads (``/proc/<pid>/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run(statements: int, seed: int, runs: int, tmp: Path) -> list[tuple[str, ...]]:
     from bench.virtuoso import Virtuoso
 
     _log(f"generating {statements} statements")
     quads = list(CaseFileGenerator(statements, seed))
-    server = Virtuoso(
-        tmp, max_query_seconds=600, buffers=max(20_000, len(quads) // 20), max_rows=1_000_000
-    )
+    server = Virtuoso.for_data(tmp, len(quads), 600)
     rows: list[tuple[str, ...]] = []
     try:
         server.start()
@@ -50,13 +43,13 @@ def run(statements: int, seed: int, runs: int, tmp: Path) -> list[tuple[str, ...
         store.bulk_load(quads)
         for i in range(runs):
             _log(f"dump {i + 1} of {runs}")
-            theirs, ours, t0 = _cpu_seconds(server.process.pid), time.process_time(), time.time()
+            theirs, ours, t0 = proc_cpu_s(server.process.pid), time.process_time(), time.time()
             with tempfile.TemporaryFile() as out:
                 store.dump(out, by_name("nquads"))
                 size = out.tell()
             wall = time.time() - t0
             ours = time.process_time() - ours
-            theirs = _cpu_seconds(server.process.pid) - theirs
+            theirs = proc_cpu_s(server.process.pid) - theirs
             rows.append(
                 (
                     f"{i + 1}",

@@ -144,9 +144,7 @@ def run(
 
     root = tmp / "virtuoso"
     root.mkdir()
-    server = Virtuoso(
-        root, max_query_seconds=600, buffers=max(20_000, len(quads) // 20), max_rows=1_000_000
-    )
+    server = Virtuoso.for_data(root, len(quads), 600)
     try:
         server.start()
         _log("Virtuoso: load")

@@ -574,13 +574,7 @@ def virtuoso_host(
     peaks: dict[str, float] = {}
     root = tmp / "virtuoso"
     root.mkdir()
-    # Its cache sized to the data (8 kB pages; about 400 bytes of cache per quad), 160 MB at least.
-    server = Virtuoso(
-        root,
-        max_query_seconds=int(opts.remote_timeout_s),
-        buffers=max(20_000, n_quads // 20),
-        max_rows=1_000_000,
-    )
+    server = Virtuoso.for_data(root, n_quads, int(opts.remote_timeout_s))
     try:
         server.start()
         store: RemoteStore = server.store(timeout=opts.remote_timeout_s)

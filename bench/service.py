@@ -7,6 +7,7 @@ Shared by ``bench.run`` (embedded Oxigraph and the Virtuoso column) and ``bench.
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import statistics
 import tempfile
@@ -94,6 +95,19 @@ def dump_nquads(graph: ClaimGraph) -> int:
     with tempfile.TemporaryFile() as out:
         graph.store.dump(out, by_name("nquads"))
         return out.tell()
+
+
+def proc_cpu_s(*pids: int) -> float:
+    """CPU seconds (user + system, all threads) the processes ``pids`` have used so far; a
+    process that has ended counts for nothing."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def proc_peak_mb(pid: int) -> float | None:

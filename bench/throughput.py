@@ -40,7 +40,7 @@ from pathlib import Path
 
 from bench.generate import generate
 from bench.run import QUERY_DIR, _log, _ontology_quads, machine
-from bench.service import proc_peak_mb, sample_claims
+from bench.service import proc_cpu_s, proc_peak_mb, sample_claims
 from bench.virtuoso import free_port
 from claimgraph.config import Settings
 from claimgraph.core import ClaimGraph
@@ -157,26 +157,14 @@ def _workers(pid: int) -> list[int]:
     return out
 
 
-def _cpu(pids: list[int]) -> float:
-    """CPU seconds (user + system) the processes ``pids`` have used so far."""
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def _settle(pid: int, timeout: float = 1800) -> None:
     """Wait until the service is idle: its start-up work (the summaries, the propagation
     analysis of the whole graph) would otherwise share the CPUs with the measured requests."""
     deadline, quiet = time.monotonic() + timeout, 0
     while time.monotonic() < deadline and quiet < 2:
-        before = _cpu([pid, *_workers(pid)])
+        before = proc_cpu_s(pid, *_workers(pid))
         time.sleep(1.0)
-        quiet = quiet + 1 if _cpu([pid, *_workers(pid)]) - before < 0.05 else 0
+        quiet = quiet + 1 if proc_cpu_s(pid, *_workers(pid)) - before < 0.05 else 0
 
 
 def _measured(
@@ -188,7 +176,7 @@ def _measured(
     samples: list[tuple[float, float]] = []
 
     def sample() -> None:
-        samples.append((_cpu([pid]), _cpu(_workers(pid))))
+        samples.append((proc_cpu_s(pid), proc_cpu_s(*_workers(pid))))
 
     timers = [threading.Timer(warm_up, sample), threading.Timer(warm_up + seconds, sample)]
     for t in timers:

@@ -18,7 +18,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import parse_qs
 
@@ -26,6 +25,7 @@ import pyoxigraph as ox
 import pytest
 from flask.testing import FlaskClient
 
+from bench.service import proc_cpu_s
 from bench.virtuoso import free_port
 from claimgraph.app import create_app
 from claimgraph.config import Settings
@@ -316,11 +316,6 @@ def test_a_query_the_server_stops_at_its_own_limit_is_a_timeout(running: Virtuos
     assert took < 15
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks
-
-
 def test_write_interrupted_by_a_crash_is_all_or_nothing(running: Virtuoso) -> None:
     """One large write (one INSERT DATA operation), the server killed while it works on it:
     after the restart the write is there whole or not at all."""
@@ -335,10 +330,10 @@ def test_write_interrupted_by_a_crash_is_all_or_nothing(running: Virtuoso) -> No
     )
     assert running.process is not None
     pid = running.process.pid
-    busy_from = _cpu_seconds(pid)
+    busy_from = proc_cpu_s(pid)
     writer.start()
     deadline = time.monotonic() + 30
-    while _cpu_seconds(pid) < busy_from + 0.3 and writer.is_alive() and time.monotonic() < deadline:
+    while proc_cpu_s(pid) < busy_from + 0.3 and writer.is_alive() and time.monotonic() < deadline:
         time.sleep(0.01)
     running.kill()
     writer.join(timeout=30)
