@@ -15,6 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 
 import claimgraph.core
+import claimgraph.prefetch
 import claimgraph.store.shared
 from claimgraph.app import create_app
 from claimgraph.config import Settings
@@ -23,7 +24,7 @@ from claimgraph.errors import StoreError, ValidationFailed, WriteConflict
 from claimgraph.formats import by_name
 from claimgraph.pages import claims as claims_page
 from claimgraph.rdfio import parse
-from claimgraph.store import Delta
+from claimgraph.store import Delta, Store
 from claimgraph.validation import Report, Validator
 from tests.pages_helpers import BASE, html
 from tests.sparql_helpers import AUTH, TOKEN
@@ -183,9 +184,9 @@ def test_an_update_whose_where_read_an_older_state_is_a_409(
     a, b = instances
     b_commit = b.store.apply_at  # type: ignore[attr-defined]
 
-    def a_writes_first(delta: Delta, generation: int, *, in_parts: bool = False) -> int | None:
+    def a_writes_first(delta: Delta, generation: int, **kwargs: Any) -> int | None:
         a.write(country("CN"))
-        return b_commit(delta, generation, in_parts=in_parts)  # type: ignore[no-any-return]
+        return b_commit(delta, generation, **kwargs)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(b.store, "apply_at", a_writes_first)
     client = create_app(b.settings.replace(write_token=TOKEN), graph=b).test_client()
@@ -383,3 +384,110 @@ def test_a_write_not_recorded_makes_the_other_instance_rebuild(
     a.write(Delta(add=parse(DENIAL.encode(), by_name("turtle"), graph=GRAPH, iris=a.iris)))
     assert BIZARRE in denials(client)
     assert reads.calls == ["build"]
+
+
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+NEW_TOPIC = ox.NamedNode("https://claimgraph.org/vocab/topic#instances-test")
+
+
+def new_topic() -> Delta:
+    """A new concept of the topic scheme: it makes a term."""
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    scheme = ox.NamedNode("https://claimgraph.org/vocab/topic")
+    return Delta(
+        add=[
+            ox.Quad(NEW_TOPIC, rdf_type, ox.NamedNode(f"{SKOS}Concept"), GRAPH),
+            ox.Quad(
+                NEW_TOPIC,
+                ox.NamedNode(f"{SKOS}prefLabel"),
+                ox.Literal("test", language="en"),
+                GRAPH,
+            ),
+            ox.Quad(NEW_TOPIC, ox.NamedNode(f"{SKOS}inScheme"), scheme, GRAPH),
+        ]
+    )
+
+
+class TermReads:
+    """How often one instance reads the term quads from its store."""
+
+    def __init__(self, graph: ClaimGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        original = claimgraph.prefetch.term_quads
+
+        def counted(store: Store) -> list[ox.Quad]:
+            self.count += store is graph.store
+            return original(store)
+
+        monkeypatch.setattr(claimgraph.prefetch, "term_quads", counted)
+
+
+@pytest.fixture
+def following(
+    instances: tuple[ClaimGraph, ClaimGraph], monkeypatch: pytest.MonkeyPatch
+) -> tuple[ClaimGraph, ClaimGraph, TermReads]:
+    """A and B, B reading the store's generation each time it is asked and holding the term
+    quads of the current generation; the term reads counted from then on."""
+    a, b = instances
+    monkeypatch.setattr(b, "settings", b.settings.replace(store_refresh=0.0))
+    b.term_quads()
+    return a, b, TermReads(b, monkeypatch)
+
+
+def test_another_instances_writes_that_leave_the_terms_alone_keep_them(
+    following: tuple[ClaimGraph, ClaimGraph, TermReads], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B follows A's ordinary writes from their records, in the one small read it makes to
+    follow them: its term quads are kept, not read again."""
+    a, b, term_reads = following
+    terms = b.term_quads()
+    reads = Reads(b, monkeypatch)
+    a.write(Delta(add=parse(DENIAL.encode(), by_name("turtle"), graph=GRAPH, iris=a.iris)))
+    a.write(country("CN"))
+    assert b.term_quads() is terms and b.generation == a.generation
+    assert term_reads.count == 0
+    records = [q for q in reads.sent if "<urn:claimgraph:terms>" in q]
+    assert len(records) == 1  # and the generation, read each time B is asked for it
+    assert all("<urn:claimgraph:generation>" in q for q in reads.sent if q not in records)
+    # B's resource page, over the kept term quads, shows A's write
+    client = create_app(b.settings, graph=b).test_client()
+    page = html(client, "/id/statement/instances-test")
+    assert "Not bizarre at all." in page and term_reads.count == 0
+
+
+def test_another_instances_write_that_makes_or_changes_a_term_is_read_again(
+    following: tuple[ClaimGraph, ClaimGraph, TermReads],
+) -> None:
+    """A write that makes a new concept, then one that labels an existing one: B reads the
+    term quads again after each, and finds the change."""
+    a, b, term_reads = following
+    a.write(new_topic())
+    assert any(q.subject == NEW_TOPIC for q in b.term_quads())
+    assert term_reads.count == 1
+    terms = b.term_quads()
+    assert term_reads.count == 1  # kept for the generation
+    denies = ox.NamedNode("https://claimgraph.org/vocab/stance#denies")
+    label = ox.Quad(
+        denies, ox.NamedNode(f"{SKOS}altLabel"), ox.Literal("rejects", language="en"), GRAPH
+    )
+    a.write(Delta(add=[label]))
+    assert label in b.term_quads() and label not in terms
+    assert term_reads.count == 2
+
+
+def test_another_instances_write_without_a_record_makes_the_terms_read_again(
+    following: tuple[ClaimGraph, ClaimGraph, TermReads], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write too large for one conditional operation records nothing, nor do writes
+    further back than the records followed: B cannot tell whether the terms changed."""
+    a, b, term_reads = following
+    with monkeypatch.context() as m:
+        m.setattr(claimgraph.store.shared, "SINGLE_OPERATION_LIMIT", 1)
+        a.write(country("CN"))
+    b.term_quads()
+    assert term_reads.count == 1
+    monkeypatch.setattr(claimgraph.store.shared, "FOLLOWED_RECORDS", 1)
+    a.write(Delta(add=parse(DENIAL.encode(), by_name("turtle"), graph=GRAPH, iris=a.iris)))
+    a.write(Delta(add=[ox.Quad(TANG, ox.NamedNode(CG + "note"), ox.Literal("x"), GRAPH)]))
+    b.term_quads()  # two writes missed, one record followed
+    assert term_reads.count == 2

@@ -240,26 +240,36 @@ def test_a_write_at_an_old_generation_changes_nothing(empty: Virtuoso) -> None:
 def test_writes_record_what_they_changed_for_the_last_writes_only(
     empty: Virtuoso, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A write in one conditional operation records the resources it changed; the record of
-    the write FOLLOWED_RECORDS before is pruned by the same operation, so the registry stays
-    bounded; writes without a record (an unconditional one, a registration) are missing."""
+    """A write in one conditional operation records the resources it changed, and whether it
+    changed the terms when its writer could tell; the record of the write FOLLOWED_RECORDS
+    before is pruned by the same operation, so the registry stays bounded; writes without a
+    record (an unconditional one, a registration) are missing."""
     for module in (claimgraph.store.remote, claimgraph.store.shared):
         monkeypatch.setattr(module, "FOLLOWED_RECORDS", 3)
     store = empty.store()
     base = store.write_base()
-    for i in range(5):
-        assert store.apply_at(Delta(add=quads(i + 1, G1, f"w{i}")), base + i) == base + i + 1
+    told = [False, True, None, True, False]
+    for i, terms in enumerate(told):
+        delta = Delta(add=quads(i + 1, G1, f"w{i}"))
+        assert store.apply_at(delta, base + i, terms=terms) == base + i + 1
     store.apply(Delta(add=quads(1, G2)))  # unconditional: no record
     end = base + 6
-    recorded = store.touched(end - 3, end)
+    recorded = store.records(end - 3, end)
     assert sorted(recorded) == [end - 2, end - 1]  # the last conditional two of three
-    assert recorded[end - 1] == {f"{EX}s{i}" for i in range(5)}
-    assert store.touched(base, end) == {}  # wider than the records kept: nothing
-    rows = store._select(
-        f"SELECT ?w WHERE {{ GRAPH {REGISTRY} {{ ?w <urn:claimgraph:touched> ?t }} }}"
-    )
-    numbers = {int(r["w"].value.rsplit("/", 1)[1]) for r in rows}  # type: ignore[union-attr]
-    assert {n for n in numbers if n > base} == {base + 3, base + 4, base + 5}  # 1, 2 pruned
+    assert recorded[end - 1].touched == {f"{EX}s{i}" for i in range(5)}
+    assert [recorded[n].terms for n in (end - 2, end - 1)] == [True, False]
+    assert store.records(end - 4, end - 3)[end - 3].terms is None  # not told: not known
+    assert store.records(base, end) == {}  # wider than the records kept: nothing
+
+    def recorded_by(predicate: str) -> set[int]:
+        rows = store._select(
+            f"SELECT ?w WHERE {{ GRAPH {REGISTRY} {{ ?w <urn:claimgraph:{predicate}> ?t }} }}"
+        )
+        numbers = {int(r["w"].value.rsplit("/", 1)[1]) for r in rows}  # type: ignore[union-attr]
+        return {n for n in numbers if n > base}
+
+    assert recorded_by("touched") == {base + 3, base + 4, base + 5}  # 1 and 2 pruned
+    assert recorded_by("terms") == {base + 4, base + 5}  # and 3 told none
 
 
 def test_a_conditional_write_removes_and_adds_across_graphs(empty: Virtuoso) -> None:

@@ -198,24 +198,45 @@ class ClaimGraph:
 
     def _follow(self, generation: int) -> None:
         """Publish ``generation``, read from the shared store; the change listeners are told
-        first what each write since the last one seen changed, as the writes recorded it (one
-        small read, only when something listens and another instance wrote)."""
+        first what each write since the last one seen changed, and the term quads of a
+        generation since then are kept when no write after it changed them, as the writes
+        recorded it (one small read, when another instance wrote and these may use it)."""
         with self._generation_lock:
             since = None if self._landing else self._generation
-        if since is not None and generation > since and self.change_listeners:
-            assert self._shared is not None
-            try:
-                recorded = self._shared.touched(since, generation)
-            except Exception:  # not followed: the caches start over
-                log.exception("reading what writes %d to %d changed failed", since + 1, generation)
-                recorded = {}
-            for n, touched in sorted(recorded.items()):
-                for listener in list(self.change_listeners):
-                    try:
-                        listener(n, touched)
-                    except Exception:
-                        log.exception("a change listener failed on write generation %d", n)
+        if since is not None and generation > since:
+            with self._terms_lock:
+                terms = self._terms[0] if self._terms is not None else None
+            if terms is not None and not since <= terms < generation:
+                terms = None  # older: a write of this instance's since did not keep them
+            if self.change_listeners or terms is not None:
+                self._follow_records(since, generation, terms)
         self._seen(generation, read=True)
+
+    def _follow_records(self, since: int, generation: int, terms: int | None) -> None:
+        """Tell the change listeners what the writes after ``since`` up to ``generation``
+        recorded, and keep the term quads of ``terms`` when each write after it recorded that
+        it left them alone."""
+        assert self._shared is not None
+        try:
+            recorded = self._shared.records(since, generation)
+        except Exception:  # not followed: the caches start over
+            log.exception("reading what writes %d to %d changed failed", since + 1, generation)
+            recorded = {}
+        for n, record in sorted(recorded.items()):
+            for listener in list(self.change_listeners):
+                try:
+                    listener(n, record.touched)
+                except Exception:
+                    log.exception("a change listener failed on write generation %d", n)
+        if terms is None:
+            return
+        kept = all(
+            n in recorded and recorded[n].terms is False for n in range(terms + 1, generation + 1)
+        )
+        with self._terms_lock:
+            held = self._terms
+            if held is not None and held[0] == terms:
+                self._terms = (generation, held[1], held[2]) if kept else None
 
     def _seen(self, generation: int, *, read: bool = False) -> None:
         with self._generation_lock:
@@ -229,7 +250,7 @@ class ClaimGraph:
         """Every quad of the store's classes, properties and concepts at ``generation`` (by
         default the current one), which pages and validated writes take from here rather than
         read (``claimgraph.prefetch``): read once, and kept across this instance's writes that
-        leave them alone (``_carry_terms``)."""
+        leave them alone (``_carry_terms``) and other instances' that recorded so (``_follow``)."""
         if generation is None:
             generation = self.generation
         with self._terms_lock:
@@ -243,21 +264,28 @@ class ClaimGraph:
             self._terms = (generation, quads, subjects)
         return quads
 
-    def _carry_terms(self, before: int, after: int, delta: Delta) -> None:
-        """Keep the term quads of generation ``before`` for ``after`` when the write between
-        them (``delta``) neither changes a term's quads nor makes or unmakes one."""
+    def _changes_terms(self, base: int, delta: Delta) -> bool | None:
+        """Whether ``delta``, written at generation ``base``, changes a term's quads or makes or
+        unmakes one; None when the term quads of ``base`` are not at hand to tell."""
         from claimgraph import prefetch
 
         with self._terms_lock:
             terms = self._terms
-            if terms is None or terms[0] != before:
-                return
-            kinds = {ox.NamedNode(k) for k in prefetch.TERM_KINDS}
-            touches = bool(delta.drop_graphs) or any(
-                q.subject in terms[2] or (q.predicate == prefetch.RDF_TYPE and q.object in kinds)
-                for q in delta.add + delta.remove
-            )
-            self._terms = None if touches else (after, terms[1], terms[2])
+        if terms is None or terms[0] != base:
+            return None
+        kinds = {ox.NamedNode(k) for k in prefetch.TERM_KINDS}
+        return bool(delta.drop_graphs) or any(
+            q.subject in terms[2] or (q.predicate == prefetch.RDF_TYPE and q.object in kinds)
+            for q in delta.add + delta.remove
+        )
+
+    def _carry_terms(self, before: int, after: int, changed: bool | None) -> None:
+        """Keep the term quads of generation ``before`` for ``after`` when the write between
+        them did not change them (``_changes_terms``)."""
+        with self._terms_lock:
+            terms = self._terms
+            if terms is not None and terms[0] == before:
+                self._terms = (after, terms[1], terms[2]) if changed is False else None
 
     # -- writes ---------------------------------------------------------------------------
     def write(self, delta: Delta, *, system: bool = False) -> Report:
@@ -290,13 +318,14 @@ class ClaimGraph:
                     raise ValidationFailed(report)
                 if not delta:
                     return report
+                changed = self._changes_terms(base, delta)
                 if self._shared is None:
                     if system and isinstance(self.store, EmbeddedStore) and _large(delta):
                         self.store.apply_in_parts(delta)  # derived: rebuilt when incomplete
                     else:
                         self.store.apply(delta)
                     generation = self._generation + 1
-                    self._carry_terms(base, generation, delta)
+                    self._carry_terms(base, generation, changed)
                     self._tell(generation, delta)  # before the generation is seen
                     self._generation = generation
                 else:
@@ -304,9 +333,11 @@ class ClaimGraph:
                     with self._generation_lock:
                         self._landing = True
                     try:
-                        landed = self._shared.apply_at(delta, lock.base, in_parts=system)
+                        landed = self._shared.apply_at(
+                            delta, lock.base, in_parts=system, terms=changed
+                        )
                         if landed is not None:
-                            self._carry_terms(base, landed, delta)
+                            self._carry_terms(base, landed, changed)
                             self._tell(landed, delta)
                             self._seen(landed)
                     finally:

@@ -139,7 +139,12 @@ RENEWED = "<urn:claimgraph:renewed>"
 # objects of its quads), recorded by the writes made in one conditional operation, so that
 # other instances update their caches from the change; kept for the last FOLLOWED_RECORDS
 # writes. A write without it (larger, a registration, pruned) makes them start over.
+# `<…write/N> <terms> true|false`, beside it: whether write N changed a class's, property's or
+# concept's quads, or made or unmade one (``ClaimGraph.term_quads`` is kept across it or not).
+# Always written as a boolean: a record without one (a writer of an earlier version, or one
+# without the term quads at hand to judge) then means "not known", and the caches start over.
 TOUCHED = "<urn:claimgraph:touched>"
+TERMS = "<urn:claimgraph:terms>"
 FOLLOWED_RECORDS = 64
 # A read Virtuoso ended as the victim of a deadlock (SQL state 40001, which repeatable read,
 # DefaultIsolation = 4, makes possible for reads too) is sent again, this many times at most.
@@ -264,13 +269,15 @@ def conditional_operation(
     *,
     claim: int | None = None,
     touched: frozenset[str] | None = None,
+    terms: bool | None = None,
 ) -> str:
     """One DELETE/INSERT that does something only while the stored generation is ``expect``:
     it removes and adds the quads, sets the generation to ``expect + 1``, records ``token`` as
     the write that made it (``claim``: seconds for which that write, applied in further
     requests, holds the store), clears a claim left on ``expect`` (and its renewals) and
     forgets the record of write ``expect + 1 - KEPT_RECORDS``. ``touched``: the resources the
-    write changes, recorded for other instances (forgotten after ``FOLLOWED_RECORDS`` writes).
+    write changes, recorded for other instances (forgotten after ``FOLLOWED_RECORDS`` writes);
+    ``terms``, beside it: whether the write changes the classes, properties and concepts.
     """
     new = expect + 1
     mine, old, prior = _record(new), _record(new - KEPT_RECORDS), _record(expect)
@@ -278,9 +285,11 @@ def conditional_operation(
     claimed = f" . {mine} {PENDING} {claim}" if claim is not None else ""
     if touched is not None:  # IRIs hold no spaces: one literal, one triple per write
         claimed += f" . {mine} {TOUCHED} {ox.Literal(' '.join(sorted(touched)))}"
+        if terms is not None:
+            claimed += f" . {mine} {TERMS} {ox.Literal(terms)}"
     registry_out = (
         f"GRAPH {REGISTRY} {{ {GENERATION} {VALUE} ?n . {old} {TOKEN} ?old . "
-        f"{faded} {TOUCHED} ?faded . "
+        f"{faded} {TOUCHED} ?faded . {faded} {TERMS} ?fadedTerms . "
         f"{prior} {PENDING} ?claim . {prior} {RENEWED} ?renewed }}"
     )
     registry_in = (
@@ -292,6 +301,7 @@ def conditional_operation(
         f"GRAPH {REGISTRY} {{ {GENERATION} {VALUE} ?n FILTER(?n = {expect}) "
         f"FILTER NOT EXISTS {{ {GENERATION} {VALUE} ?later FILTER(?later > {expect}) }} "
         f"OPTIONAL {{ {old} {TOKEN} ?old }} OPTIONAL {{ {faded} {TOUCHED} ?faded }} "
+        f"OPTIONAL {{ {faded} {TERMS} ?fadedTerms }} "
         f"OPTIONAL {{ {prior} {PENDING} ?claim }} "
         f"OPTIONAL {{ {prior} {RENEWED} ?renewed }} }}"
     )

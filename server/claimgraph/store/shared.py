@@ -7,8 +7,9 @@ learn whether it applied, and settles a lost answer with a second conditional up
 README's "Scaling out"). A write too large for one conditional operation holds the store
 instead: a conditional update claims it for a short time, renewed after each of the write's
 requests, and a last one lets go. Registering graphs is such a conditional write too.
-A write in one conditional operation also records the resources it changed, which the other
-instances read (``touched``) to follow it instead of starting over.
+A write in one conditional operation also records the resources it changed, and whether it
+changed the classes, properties and concepts, which the other instances read (``records``) to
+follow it instead of starting over.
 
 The SPARQL of these updates is written beside the rest in ``claimgraph.store.remote``.
 """
@@ -22,6 +23,7 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pyoxigraph as ox
 
@@ -34,6 +36,7 @@ from claimgraph.store.remote import (
     REGISTERED_AT_ONCE,
     RENEWED,
     SINGLE_OPERATION_LIMIT,
+    TERMS,
     TOKEN,
     TOUCHED,
     VALUE,
@@ -67,6 +70,17 @@ class _State:
     recorded: bool  # whether the store records a generation at all
     held: int | None  # seconds for which the write that made it holds the store (None: done)
     renewed: int  # how many times that write renewed its hold
+
+
+# xsd:boolean's lexical forms
+_BOOLEAN = {"true": True, "1": True, "false": False, "0": False}
+
+
+class Record(NamedTuple):
+    """What a write recorded of itself for the other instances (``RemoteStore.records``)."""
+
+    touched: frozenset[str]  # the resources it changed (``_touched``)
+    terms: bool | None  # whether it changed the term quads; None: not recorded, not known
 
 
 def _whole(text: str) -> int:
@@ -221,7 +235,9 @@ class RemoteStore(SparqlStore):
         log.error("%s", err)
         return err
 
-    def apply_at(self, delta: Delta, generation: int, *, in_parts: bool = False) -> int | None:
+    def apply_at(
+        self, delta: Delta, generation: int, *, in_parts: bool = False, terms: bool | None = None
+    ) -> int | None:
         """Apply ``delta`` only if the store is still at ``generation`` (from ``write_base``):
         the new generation, or ``None`` when another write came first (nothing was applied).
 
@@ -230,7 +246,9 @@ class RemoteStore(SparqlStore):
         concurrent one (Virtuoso: ``DefaultIsolation = 4``). A larger write holds the store
         (``_held_write``). A conditional update whose answer is lost is settled on the spot
         (``_conditional``). ``in_parts``: the held write's additions may go to Virtuoso in
-        several requests (derived data only: see ``update_operations``).
+        several requests (derived data only: see ``update_operations``). ``terms``: whether
+        the write changes the classes, properties and concepts (None: not known), recorded with
+        what it touched for the other instances' ``ClaimGraph.term_quads``.
         """
         _check_delta(delta)
         what = self._what(delta)
@@ -239,7 +257,9 @@ class RemoteStore(SparqlStore):
         try:
             if not delta.drop_graphs and len(remove) + len(add) <= SINGLE_OPERATION_LIMIT:
                 touched = _touched(delta)
-                operation = conditional_operation(generation, token, remove, add, touched=touched)
+                operation = conditional_operation(
+                    generation, token, remove, add, touched=touched, terms=terms
+                )
                 applied = self._conditional(operation, generation, token, what)
                 return generation + 1 if applied else None
             return self._held_write(delta, generation, token, what, in_parts)
@@ -282,23 +302,25 @@ class RemoteStore(SparqlStore):
         )
         return maker == token
 
-    def touched(self, since: int, until: int) -> dict[int, frozenset[str]]:
+    def records(self, since: int, until: int) -> dict[int, Record]:
         """What each write after ``since`` up to ``until`` changed, as it recorded it (one
-        small read): the resources of each write that recorded them; the others are missing
-        (larger writes, registrations, records pruned), and nothing when the gap is wider than
-        the records kept."""
+        small read): the record of each write that made one; the others are missing (larger
+        writes, registrations, records pruned), and all are when the gap is wider than the
+        records kept."""
         if until <= since or until - since > FOLLOWED_RECORDS:
             return {}
         records = " ".join(_record(n) for n in range(since + 1, until + 1))
         rows = self._select(
-            f"SELECT ?w ?t WHERE {{ VALUES ?w {{ {records} }} "
-            f"GRAPH {REGISTRY} {{ ?w {TOUCHED} ?t }} }}"
+            f"SELECT ?w ?t ?terms WHERE {{ VALUES ?w {{ {records} }} "
+            f"GRAPH {REGISTRY} {{ ?w {TOUCHED} ?t OPTIONAL {{ ?w {TERMS} ?terms }} }} }}"
         )
-        found: dict[int, frozenset[str]] = {}
+        found: dict[int, Record] = {}
         for r in rows:
-            w, t = r["w"], r["t"]
+            w, t, terms = r["w"], r["t"], r["terms"]
             if isinstance(w, ox.NamedNode) and isinstance(t, ox.Literal):
-                found[int(w.value.rsplit("/", 1)[1])] = frozenset(t.value.split())
+                told = terms.value if isinstance(terms, ox.Literal) else ""
+                changed = _BOOLEAN.get(told)  # (anything else: not known)
+                found[int(w.value.rsplit("/", 1)[1])] = Record(frozenset(t.value.split()), changed)
         return found
 
     def _maker(self, generation: int) -> str | None:
