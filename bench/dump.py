@@ -41,6 +41,7 @@ def run(statements: int, seed: int, runs: int, tmp: Path) -> list[tuple[str, ...
         store = server.store(timeout=600.0)
         _log(f"Virtuoso: load {len(quads):,} quads")
         store.bulk_load(quads)
+        _log(f"Virtuoso: checkpoint after the load, {server.checkpoint():.1f} s")
         for i in range(runs):
             _log(f"dump {i + 1} of {runs}")
             theirs, ours, t0 = proc_cpu_s(server.process.pid), time.process_time(), time.time()

@@ -152,6 +152,7 @@ def run(
         remote.bulk_load(quads)
         graph = ClaimGraph(settings.replace(**server.settings()), store=remote)
         remote.bulk_load(_ontology_quads(graph))
+        _log(f"Virtuoso: checkpoint after the load, {server.checkpoint():.1f} s")
         _log("Virtuoso: pages and writes")
         results[f"Virtuoso ({(remote.http.server or '').split()[0]})"] = _measure(
             graph, samples, batches

@@ -587,6 +587,7 @@ def virtuoso_host(
         settings = _service_settings(opts, **server.settings())
         graph = ClaimGraph(settings, store=store)
         store.bulk_load(_ontology_quads(graph))
+        _log(f"  Virtuoso: checkpoint after the load, {server.checkpoint():.1f} s")
         app = create_app(settings, graph=graph)
 
         _log("  Virtuoso: research battery through the remote store and its own endpoint")
