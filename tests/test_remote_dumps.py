@@ -52,6 +52,9 @@ def big_graph() -> list[ox.Quad]:
         ox.Quad(ox.NamedNode(f"https://example.org/lit/{i}"), p, lit, BIG)
         for i, lit in enumerate(LITERALS)
     ]
+    # one subject with more triples of a predicate than an answer: no range of ids cuts it
+    one, p2 = ox.NamedNode("https://example.org/one"), ox.NamedNode("https://example.org/p2")
+    quads += [ox.Quad(one, p2, ox.Literal(f"w{i}"), BIG) for i in range(1_200)]
     return quads
 
 
@@ -110,8 +113,10 @@ def test_the_whole_store_dumps_as_the_embedded_store_does(
     assert set(mine) == set(theirs)
     assert not [q for q in store.sent if "ORDER BY" in q]  # nothing sorted on the server
     # Graphs that did not fit in one answer were read in parts, each checked: sets of
-    # predicates, and the big graph's one predicate in hash ranges.
-    assert [q for q in store.sent if "VALUES ?p" in q and "MD5" not in q]
+    # predicates, the big graph's large predicates in ranges of subject ids, and its one
+    # subject with more triples of a predicate than an answer in hash ranges.
+    assert [q for q in store.sent if "VALUES ?p" in q and "FILTER" not in q]
+    assert [q for q in store.sent if "GROUP BY ?k" in q]
     assert [q for q in store.sent if "GROUP BY ?h" in q]
 
 
@@ -139,11 +144,33 @@ def test_a_graph_read_in_ranges_equals_the_graph(
     *_, store = urls
     store.sent.clear()
     assert set(store.export(BIG)) == set(big_graph())
-    # the count by predicate (which gives the size: over the cap, so not read whole), the
-    # count by hash prefix, then ranges of at most 1,000 triples; no COUNT of the graph
-    ranges = [q for q in store.sent if "FILTER(SUBSTR(MD5" in q]
-    assert len(store.sent) == 2 + len(ranges) and 3 <= len(ranges) <= 6
-    assert ["GROUP BY ?p" in store.sent[0], "GROUP BY ?h" in store.sent[1]] == [True, True]
+    # The count by predicate (which gives the size: over the cap, so not read whole); per
+    # predicate over the cap, the span of its subject ids and their count by bucket, then
+    # ranges of ids of at most 1,000 triples; the one subject whose 1,200 triples of `p2` no
+    # range of ids cuts, by hash prefixes. No COUNT of the graph, nothing sorted.
+    assert "GROUP BY ?p" in store.sent[0]
+    spans = [q for q in store.sent if "MIN(<SHORT_OR_LONG::bif:iri_id_num>(?s))" in q]
+    buckets = [q for q in store.sent if "GROUP BY ?k" in q]
+    by_ids = [q for q in store.sent if q.startswith("CONSTRUCT") and "iri_id_num>(?s) >=" in q]
+    hashed = [q for q in store.sent if "GROUP BY ?h" in q]
+    by_hashes = [q for q in store.sent if q.startswith("CONSTRUCT") and "FILTER(SUBSTR(MD5" in q]
+    assert len(spans) == len(buckets) == 2 and len(hashed) == 1
+    assert 3 <= len(by_ids) <= 6 and len(by_hashes) == 2
+    assert len(store.sent) == 1 + 2 + 2 + 1 + len(by_ids) + len(by_hashes)
+    assert not [q for q in store.sent if "ORDER BY" in q]
+
+
+def test_a_server_without_virtuosos_ids_is_read_in_hash_ranges(
+    urls: tuple[str, str, ClaimGraph, CountingStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that refuses the query of subject ids (here, a function Virtuoso does not
+    have) is read in ranges of hashes, as any other SPARQL server is."""
+    *_, store = urls
+    monkeypatch.setattr(claimgraph.store.remote, "_ID", "<SHORT_OR_LONG::bif:no_such>(?s)")
+    store.sent.clear()
+    assert set(store.export(BIG)) == set(big_graph())
+    assert not [q for q in store.sent if "GROUP BY ?k" in q]
+    assert len([q for q in store.sent if q.startswith("CONSTRUCT") and "MD5" in q]) >= 5
 
 
 def test_a_graph_that_changes_between_count_and_read_is_an_error(
@@ -155,9 +182,9 @@ def test_a_graph_that_changes_between_count_and_read_is_an_error(
     monkeypatch.setattr(claimgraph.store.remote, "EXPORT_PARALLEL", 1)  # one part at a time
     ranges = iter(store.export(BIG))
     first = next(ranges)  # the first range has been read: the others are known by size
-    late = [
-        ox.Quad(ox.NamedNode(f"https://example.org/late/{i}"), first.predicate, first.object, BIG)
-        for i in range(50)  # some land in ranges not read yet
+    late = [  # to subjects spread over the graph: some land in ranges not read yet
+        ox.Quad(ox.NamedNode(f"https://example.org/s/{i}"), first.predicate, ox.Literal("x"), BIG)
+        for i in range(0, 2_500, 50)
     ]
     writer = virtuoso.store()
     writer.apply(Delta(add=late))

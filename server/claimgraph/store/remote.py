@@ -100,8 +100,15 @@ PAGE_SIZE = 10_000  # rows per page of a long read: Virtuoso's default result ca
 EXPORT_CHUNK = 250_000
 EXPORT_PARALLEL = 3
 PREDICATES_AT_ONCE = 200  # predicates named in one part (VALUES)
-# A predicate larger than one answer is cut by the leading hex digits of a hash of each
-# triple: ranges of hash prefixes, sized by one grouped count, and read without any sorting.
+# A predicate larger than one answer is cut, on Virtuoso, by ranges of its subjects' internal
+# numbers (Virtuoso's IRI ids, which its quad index is ordered by), sized by grouped counts of
+# ID_BUCKETS buckets: a test of a number on each triple. Elsewhere (or for a subject with more
+# triples of the predicate than an answer) by the leading hex digits of a hash of each triple:
+# ranges of hash prefixes, sized by one grouped count. Neither sorts anything. At 10.3M quads a
+# part of 250k triples took Virtuoso 2.6 s by ids (writing them out) and 7.4 s by hashes
+# (every range hashes the three terms of each triple of the predicate).
+_ID = "<SHORT_OR_LONG::bif:iri_id_num>(?s)"  # Virtuoso: the number of ?s, not its text
+ID_BUCKETS = 512
 _HASH = 'SUBSTR(MD5(CONCAT(STR(?s), " ", STR(?p), " ", STR(?o))), 1, {digits})'
 HASH_DIGITS = 3  # at most 4,096 ranges: enough for 10^8 triples under a cap of 10^5
 BULK_BATCH = 10_000  # quads per bulk_load request
@@ -427,6 +434,12 @@ def _quads_of(graph: ox.NamedNode, body: bytes) -> tuple[list[ox.Quad], int]:
     triples = ox.parse(body, ox.RdfFormat.N_TRIPLES)
     quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
     return quads, len(quads)
+
+
+def _id_range(scope: str, first: int, last: int, triples: int) -> tuple[str, int]:
+    """A part of an export (``RemoteStore._ranges``): the subjects of Virtuoso ids ``first``
+    to ``last`` within ``scope``, and how many triples it holds."""
+    return f"{scope} FILTER({_ID} >= {first} && {_ID} <= {last})", triples
 
 
 def _nquads_of(graph: ox.NamedNode, body: bytes) -> tuple[bytes, int]:
@@ -905,9 +918,10 @@ class SparqlStore:
     ) -> list[tuple[str, int]]:
         """Parts ``(cut, triples)`` that cover ``graph``, each of at most ``limit`` triples:
         sets of predicates (``VALUES``, read through the server's predicate index), and a
-        predicate larger than ``limit`` in hash ranges; ``sizes``: ``_predicate_sizes``."""
-        if len(sizes) >= limit:  # the answer itself may be capped: hash ranges of all
-            return self._hash_ranges(graph, limit, "")
+        predicate larger than ``limit`` in ranges (``_ranges``); ``sizes``:
+        ``_predicate_sizes``."""
+        if len(sizes) >= limit:  # the answer itself may be capped: ranges of all
+            return self._ranges(graph, limit, "")
         parts: list[tuple[str, int]] = []
         batch: list[str] = []
         total = 0
@@ -921,13 +935,62 @@ class SparqlStore:
         for p, n in sizes:
             scope = f"VALUES ?p {{ <{p}> }}"
             if n > limit:
-                parts += self._hash_ranges(graph, limit, scope)
+                parts += self._ranges(graph, limit, scope)
                 continue
             if total + n > limit or len(batch) >= PREDICATES_AT_ONCE:
                 flush()
             batch.append(f"<{p}>")
             total += n
         flush()
+        return parts
+
+    def _ranges(self, graph: ox.NamedNode, limit: int, scope: str) -> list[tuple[str, int]]:
+        """Parts ``(cut, triples)`` of ``graph`` within ``scope``, each of at most ``limit``
+        triples: by ranges of subject ids on Virtuoso, by ranges of hashes elsewhere, and
+        within a bucket of ids too large for that (one subject's triples) by hashes too."""
+        if not self.is_virtuoso():
+            return self._hash_ranges(graph, limit, scope)
+        g = _term(graph)
+        try:
+            rows = self._select(
+                f"SELECT (MIN({_ID}) AS ?lo) (MAX({_ID}) AS ?hi) "
+                f"WHERE {{ GRAPH {g} {{ ?s ?p ?o }} {scope} }}",
+                level=logging.WARNING,
+            )
+            low, high = (int(rows[0][v].value) for v in ("lo", "hi"))
+        except (StoreError, ValueError, TypeError, AttributeError, IndexError):
+            return self._hash_ranges(graph, limit, scope)  # a server that does not take it
+        buckets = max(2, min(ID_BUCKETS, limit - 1))  # the grouped count fits in one answer
+        parts: list[tuple[str, int]] = []
+        todo = [(low, high)]
+        while todo:
+            first, last = todo.pop()
+            width = -(-(last - first + 1) // buckets)
+            within = f"{scope} FILTER({_ID} >= {first} && {_ID} <= {last})"
+            rows = self._select(
+                f"SELECT ?k (COUNT(*) AS ?n) WHERE {{ GRAPH {g} {{ ?s ?p ?o }} {within} "
+                f"BIND(({_ID} - {first}) / {width} AS ?k) }} GROUP BY ?k"
+            )
+            counts = sorted(
+                (int(r["k"].value), int(r["n"].value))
+                for r in rows
+                if isinstance(r["k"], ox.Literal) and isinstance(r["n"], ox.Literal)
+            )
+            run: tuple[int, int, int] | None = None  # ids first to last: triples, so far
+            for k, n in counts:
+                a, b = first + k * width, min(last, first + (k + 1) * width - 1)
+                if n <= limit and run is not None and run[2] + n <= limit:
+                    run = (run[0], b, run[2] + n)
+                    continue
+                if run is not None:
+                    parts.append(_id_range(scope, *run))
+                run = (a, b, n) if n <= limit else None
+                if n > limit and width > 1:
+                    todo.append((a, b))
+                elif n > limit:  # one subject: its triples by hashes
+                    parts += self._hash_ranges(graph, limit, f"{scope} FILTER({_ID} = {a})")
+            if run is not None:
+                parts.append(_id_range(scope, *run))
         return parts
 
     def _hash_ranges(self, graph: ox.NamedNode, limit: int, scope: str) -> list[tuple[str, int]]:
