@@ -97,26 +97,36 @@ def _writes(graph: ClaimGraph, counting: CountingStore, batches: list[list[ox.Qu
 
 
 def _measure(
-    graph: ClaimGraph, samples: dict[str, list[str]], batches: list[list[ox.Quad]]
+    graph: ClaimGraph,
+    samples: dict[str, list[str]],
+    batches: list[list[ox.Quad]],
+    propagation: bool = True,
 ) -> dict[str, str]:
     counting = CountingStore(graph.store)
     graph.store = counting
-    app = create_app(graph.settings, graph=graph)
-    runner = app.extensions["claimgraph.propagation"]
-    t0 = time.perf_counter()
-    runner.ensure()
-    analysed = runner.wait(graph.generation, 3600)
-    _log(f"  propagation analysed in {time.perf_counter() - t0:.1f} s ({analysed})")
+    app = create_app(graph.settings.replace(propagation=propagation), graph=graph)
+    runner = app.extensions.get("claimgraph.propagation")
+    if runner is not None:
+        t0 = time.perf_counter()
+        runner.ensure()
+        analysed = runner.wait(graph.generation, 3600)
+        _log(f"  propagation analysed in {time.perf_counter() - t0:.1f} s ({analysed})")
     out = _pages(graph, app.test_client(), counting, samples)
-    # the analysis reruns after each write, beside it, and reads the store too: off for these
-    runner.stop()
+    if runner is not None:
+        # the analysis reruns after each write, beside it, and reads the store too: off here
+        runner.stop()
     out["validated write of 100 statements"] = _writes(graph, counting, batches)
     graph.store = counting.store
     return out
 
 
 def run(
-    statements: int, seed: int, requests: int, tmp: Path, stores: tuple[str, ...] = STORES
+    statements: int,
+    seed: int,
+    requests: int,
+    tmp: Path,
+    stores: tuple[str, ...] = STORES,
+    propagation: bool = True,
 ) -> list[tuple[str, ...]]:
     from bench.virtuoso import Virtuoso
 
@@ -137,7 +147,7 @@ def run(
     samples = {cls: _sample(graph, cls, requests + 1, rng) for cls in KINDS}
     if "oxigraph" in stores:
         _log("Oxigraph on disk: pages and writes")
-        results["Oxigraph on disk"] = _measure(graph, samples, batches)
+        results["Oxigraph on disk"] = _measure(graph, samples, batches, propagation)
     graph.close()
     if "virtuoso" not in stores:
         return _table(results)
@@ -150,12 +160,15 @@ def run(
         _log("Virtuoso: load")
         remote = server.store(timeout=600.0)
         remote.bulk_load(quads)
+        loader = ClaimGraph(settings.replace(**server.settings()), store=remote)
+        remote.bulk_load(_ontology_quads(loader))
+        loader.close()
+        _log(f"Virtuoso: checkpoint, restart: {server.restart_after_load():.1f} s")
+        remote = server.store(timeout=600.0)
         graph = ClaimGraph(settings.replace(**server.settings()), store=remote)
-        remote.bulk_load(_ontology_quads(graph))
-        _log(f"Virtuoso: checkpoint after the load, {server.checkpoint():.1f} s")
         _log("Virtuoso: pages and writes")
         results[f"Virtuoso ({(remote.http.server or '').split()[0]})"] = _measure(
-            graph, samples, batches
+            graph, samples, batches, propagation
         )
         graph.close()
     finally:
@@ -181,12 +194,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stores", default=",".join(STORES), help="comma-separated: oxigraph, virtuoso"
     )
+    parser.add_argument(
+        "--no-propagation",
+        action="store_true",
+        help='no propagation analysis first (claim pages without "How it spread"): at 1M '
+        "statements its first run takes most of an hour on Virtuoso",
+    )
     args = parser.parse_args(argv)
     stores = tuple(s.strip() for s in args.stores.split(",") if s.strip())
     if not stores or set(stores) - set(STORES):
         parser.error(f"--stores: one or both of {', '.join(STORES)}")
     with tempfile.TemporaryDirectory(prefix="cg-bench-") as tmp:
-        rows = run(args.statements, args.seed, args.requests, Path(tmp), stores)
+        rows = run(
+            args.statements, args.seed, args.requests, Path(tmp), stores, not args.no_propagation
+        )
     head, *body = rows
     print(f"| {args.statements:,} statements | " + " | ".join(head[1:]) + " |")
     print("|" + " --- |" * len(head))

@@ -585,9 +585,12 @@ def virtuoso_host(
         load_s = time.perf_counter() - t0
         peaks["load"] = _peak_mb()
         settings = _service_settings(opts, **server.settings())
+        loader = ClaimGraph(settings, store=store)
+        store.bulk_load(_ontology_quads(loader))
+        loader.close()
+        _log(f"  Virtuoso: checkpoint, restart: {server.restart_after_load():.1f} s")
+        store = server.store(timeout=opts.remote_timeout_s)
         graph = ClaimGraph(settings, store=store)
-        store.bulk_load(_ontology_quads(graph))
-        _log(f"  Virtuoso: checkpoint after the load, {server.checkpoint():.1f} s")
         app = create_app(settings, graph=graph)
 
         _log("  Virtuoso: research battery through the remote store and its own endpoint")
