@@ -137,6 +137,22 @@ def test_each_graph_dumps_as_in_the_embedded_store(
     assert not [q for q in store.sent if "ORDER BY" in q]
 
 
+def test_a_graphs_nquads_dump_takes_virtuosos_lines(
+    urls: tuple[str, str, ClaimGraph, CountingStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One graph's N-Quads dump, like the whole store's, is the server's lines with the graph
+    added: no quad is parsed into terms and serialized again."""
+    local, far, embedded, _ = urls
+
+    def parsed_quads(*args: object) -> object:
+        raise AssertionError("the graph was read quad by quad")
+
+    monkeypatch.setattr(RemoteStore, "export", parsed_quads)
+    path = embedded.iris.dump_path(".nq", BIG.value)
+    assert path is not None
+    assert set(parsed(far + path)) == set(parsed(local + path)) == set(big_graph())
+
+
 def test_a_graph_read_in_ranges_equals_the_graph(
     urls: tuple[str, str, ClaimGraph, CountingStore],
 ) -> None:
