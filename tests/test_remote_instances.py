@@ -453,6 +453,7 @@ def test_another_instances_writes_that_leave_the_terms_alone_keep_them(
     client = create_app(b.settings, graph=b).test_client()
     page = html(client, "/id/statement/instances-test")
     assert "Not bizarre at all." in page and term_reads.count == 0
+    assert set(terms) == set(claimgraph.prefetch.term_quads(b.store))  # what a read gives
 
 
 def test_another_instances_write_that_makes_or_changes_a_term_is_read_again(

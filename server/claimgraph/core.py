@@ -283,17 +283,21 @@ class ClaimGraph:
         quads = prefetch.term_quads(self.store)
         subjects = frozenset(q.subject for q in quads if not isinstance(q.subject, ox.Triple))
         with self._terms_lock:
-            self._terms = (generation, quads, subjects)
+            # (not over those of a later generation: a page still at an earlier one while a
+            # write validates against the store's latest must not undo the write's)
+            if self._terms is None or self._terms[0] <= generation:
+                self._terms = (generation, quads, subjects)
         return quads
 
     def _changes_terms(self, base: int, delta: Delta) -> bool | None:
         """Whether ``delta``, written at generation ``base``, changes a term's quads or makes or
-        unmakes one; None when the term quads of ``base`` are not at hand to tell."""
+        unmakes one; None when the term quads of ``base`` are not at hand to tell (not read,
+        or too many to read at once)."""
         from claimgraph import prefetch
 
         with self._terms_lock:
             terms = self._terms
-        if terms is None or terms[0] != base:
+        if terms is None or terms[0] != base or not terms[1]:  # (none: too many to read)
             return None
         kinds = {ox.NamedNode(k) for k in prefetch.TERM_KINDS}
         return bool(delta.drop_graphs) or any(
