@@ -137,6 +137,22 @@ def test_each_graph_dumps_as_in_the_embedded_store(
     assert not [q for q in store.sent if "ORDER BY" in q]
 
 
+def test_a_graphs_nquads_dump_takes_virtuosos_lines(
+    urls: tuple[str, str, ClaimGraph, CountingStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One graph's N-Quads dump, like the whole store's, is the server's lines with the graph
+    added: no quad is parsed into terms and serialized again."""
+    local, far, embedded, _ = urls
+
+    def parsed_quads(*args: object) -> object:
+        raise AssertionError("the graph was read quad by quad")
+
+    monkeypatch.setattr(RemoteStore, "export", parsed_quads)
+    path = embedded.iris.dump_path(".nq", BIG.value)
+    assert path is not None
+    assert set(parsed(far + path)) == set(parsed(local + path)) == set(big_graph())
+
+
 def test_a_graph_read_in_ranges_equals_the_graph(
     urls: tuple[str, str, ClaimGraph, CountingStore],
 ) -> None:
@@ -151,13 +167,30 @@ def test_a_graph_read_in_ranges_equals_the_graph(
     assert "GROUP BY ?p" in store.sent[0]
     spans = [q for q in store.sent if "MIN(<SHORT_OR_LONG::bif:iri_id_num>(?s))" in q]
     buckets = [q for q in store.sent if "GROUP BY ?k" in q]
-    by_ids = [q for q in store.sent if q.startswith("CONSTRUCT") and "iri_id_num>(?s) >=" in q]
+    by_ids = [q for q in store.sent if q.startswith("CONSTRUCT") and "iri_id_num" in q]
     hashed = [q for q in store.sent if "GROUP BY ?h" in q]
     by_hashes = [q for q in store.sent if q.startswith("CONSTRUCT") and "FILTER(SUBSTR(MD5" in q]
-    assert len(spans) == len(buckets) == 2 and len(hashed) == 1
+    states = [q for q in store.sent if "<urn:claimgraph:generation>" in q]
+    assert len(spans) == len(buckets) == 2 and len(hashed) == 1 and len(states) == 2
     assert 3 <= len(by_ids) <= 6 and len(by_hashes) == 2
-    assert len(store.sent) == 1 + 2 + 2 + 1 + len(by_ids) + len(by_hashes)
+    assert len(store.sent) == 1 + 2 + 2 + 1 + 2 + len(by_ids) + len(by_hashes)
     assert not [q for q in store.sent if "ORDER BY" in q]
+    # the ranges of ids leave no id out: the first and the last are open-ended
+    assert sum("iri_id_num>(?s) >=" not in q for q in by_ids) == 1
+    assert sum("iri_id_num>(?s) <=" not in q for q in by_ids) == 1
+
+
+def test_a_bucket_of_ids_too_large_is_counted_again_finer(
+    urls: tuple[str, str, ClaimGraph, CountingStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two buckets a level, each holds more than an answer: each is counted again in
+    two, and so on down, and the parts still cover the graph exactly once."""
+    *_, store = urls
+    monkeypatch.setattr(claimgraph.store.remote, "ID_BUCKETS", 2)
+    store.sent.clear()
+    quads = list(store.export(BIG))
+    assert len(quads) == len(set(quads)) and set(quads) == set(big_graph())
+    assert len([q for q in store.sent if "GROUP BY ?k" in q]) > 3
 
 
 def test_a_server_without_virtuosos_ids_is_read_in_hash_ranges(
@@ -171,6 +204,29 @@ def test_a_server_without_virtuosos_ids_is_read_in_hash_ranges(
     assert set(store.export(BIG)) == set(big_graph())
     assert not [q for q in store.sent if "GROUP BY ?k" in q]
     assert len([q for q in store.sent if q.startswith("CONSTRUCT") and "MD5" in q]) >= 5
+
+
+def test_a_value_replaced_while_a_graph_is_read_is_an_error(
+    virtuoso: Virtuoso,
+    urls: tuple[str, str, ClaimGraph, CountingStore],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A write that keeps every part's count (one value for another, of one subject: in one
+    range of ids) is seen by the store's write generation, read before and after."""
+    *_, store = urls
+    monkeypatch.setattr(claimgraph.store.remote, "EXPORT_PARALLEL", 1)
+    virtuoso.store().write_base()  # the store counts its writes, as under ClaimGraph
+    ranges = iter(store.export(BIG))
+    next(ranges)
+    p, last = ox.NamedNode("https://example.org/p"), ox.NamedNode("https://example.org/s/2499")
+    old, new = ox.Quad(last, p, ox.Literal("v2499"), BIG), ox.Quad(last, p, ox.Literal("w"), BIG)
+    writer = virtuoso.store()
+    writer.apply(Delta(remove=[old], add=[new]))
+    try:
+        with pytest.raises(StoreError, match="changed while it was being read"):
+            list(ranges)
+    finally:
+        writer.apply(Delta(remove=[new], add=[old]))
 
 
 def test_a_graph_that_changes_between_count_and_read_is_an_error(

@@ -453,6 +453,7 @@ def test_another_instances_writes_that_leave_the_terms_alone_keep_them(
     client = create_app(b.settings, graph=b).test_client()
     page = html(client, "/id/statement/instances-test")
     assert "Not bizarre at all." in page and term_reads.count == 0
+    assert set(terms) == set(claimgraph.prefetch.term_quads(b.store))  # what a read gives
 
 
 def test_another_instances_write_that_makes_or_changes_a_term_is_read_again(
@@ -491,3 +492,25 @@ def test_another_instances_write_without_a_record_makes_the_terms_read_again(
     a.write(Delta(add=[ox.Quad(TANG, ox.NamedNode(CG + "note"), ox.Literal("x"), GRAPH)]))
     b.term_quads()  # two writes missed, one record followed
     assert term_reads.count == 2
+
+
+def test_a_write_after_another_instances_follows_the_term_quads_to_its_base(
+    instances: tuple[ClaimGraph, ClaimGraph], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B has not yet looked at the store since A wrote: its own write, validated against the
+    store as it is now, follows A's write from its record rather than reading the term quads
+    again."""
+    a, b = instances
+    monkeypatch.setattr(b, "settings", b.settings.replace(store_refresh=3600.0))
+    b.term_quads()
+    seen = b.generation
+    term_reads = TermReads(b, monkeypatch)
+    a.write(country("CN"))
+    assert b.generation == seen  # not followed yet
+    b.write(Delta(add=[ox.Quad(TANG, ox.NamedNode(CG + "note"), ox.Literal("y"), GRAPH)]))
+    assert term_reads.count == 0
+    assert b.generation == seen + 2
+    # and a write that changes a term, made by A in between, makes B's next write read them
+    a.write(new_topic())
+    b.write(Delta(add=[ox.Quad(TANG, ox.NamedNode(CG + "note"), ox.Literal("z"), GRAPH)]))
+    assert term_reads.count == 1

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +23,7 @@ from claimgraph.rdfio import parse_file
 from claimgraph.store import REGISTRY, Delta, Store, check_delta
 from claimgraph.store.embedded import SWAP_MIN_QUADS, EmbeddedStore
 from claimgraph.store.remote import SCHEMES as REMOTE_SCHEMES
-from claimgraph.store.shared import RemoteStore
+from claimgraph.store.shared import Record, RemoteStore
 from claimgraph.validation import Report, Validator
 
 log = logging.getLogger(__name__)
@@ -228,15 +228,23 @@ class ClaimGraph:
                     listener(n, record.touched)
                 except Exception:
                     log.exception("a change listener failed on write generation %d", n)
-        if terms is None:
-            return
+        if terms is not None:
+            self._keep_terms(terms, generation, recorded)
+
+    def _keep_terms(
+        self, terms: int, generation: int, recorded: Mapping[int, Record]
+    ) -> list[ox.Quad] | None:
+        """Carry the term quads of generation ``terms`` to ``generation`` when each write after
+        it recorded (in ``recorded``) that it left them alone: them, or None (dropped)."""
         kept = all(
             n in recorded and recorded[n].terms is False for n in range(terms + 1, generation + 1)
         )
         with self._terms_lock:
             held = self._terms
-            if held is not None and held[0] == terms:
-                self._terms = (generation, held[1], held[2]) if kept else None
+            if held is None or held[0] != terms:
+                return None
+            self._terms = (generation, held[1], held[2]) if kept else None
+            return held[1] if kept else None
 
     def _seen(self, generation: int, *, read: bool = False) -> None:
         with self._generation_lock:
@@ -250,28 +258,46 @@ class ClaimGraph:
         """Every quad of the store's classes, properties and concepts at ``generation`` (by
         default the current one), which pages and validated writes take from here rather than
         read (``claimgraph.prefetch``): read once, and kept across this instance's writes that
-        leave them alone (``_carry_terms``) and other instances' that recorded so (``_follow``)."""
+        leave them alone (``_carry_terms``) and other instances' that recorded so (``_follow``,
+        or here, for a generation past the one this instance has followed: a write's base)."""
         if generation is None:
             generation = self.generation
         with self._terms_lock:
-            if self._terms is not None and self._terms[0] == generation:
-                return self._terms[1]
+            cached = self._terms
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        held = cached[0] if cached is not None else None
+        if held is not None and held < generation and self._shared is not None:
+            # Asked for a later generation than this instance has followed (a write's base):
+            # other instances' writes since are followed from their records (a small read).
+            try:
+                recorded = self._shared.records(held, generation)
+            except Exception:
+                log.exception("reading what writes %d to %d changed failed", held + 1, generation)
+                recorded = {}
+            kept = self._keep_terms(held, generation, recorded)
+            if kept is not None:
+                return kept
         from claimgraph import prefetch
 
         quads = prefetch.term_quads(self.store)
         subjects = frozenset(q.subject for q in quads if not isinstance(q.subject, ox.Triple))
         with self._terms_lock:
-            self._terms = (generation, quads, subjects)
+            # (not over those of a later generation: a page still at an earlier one while a
+            # write validates against the store's latest must not undo the write's)
+            if self._terms is None or self._terms[0] <= generation:
+                self._terms = (generation, quads, subjects)
         return quads
 
     def _changes_terms(self, base: int, delta: Delta) -> bool | None:
         """Whether ``delta``, written at generation ``base``, changes a term's quads or makes or
-        unmakes one; None when the term quads of ``base`` are not at hand to tell."""
+        unmakes one; None when the term quads of ``base`` are not at hand to tell (not read,
+        or too many to read at once)."""
         from claimgraph import prefetch
 
         with self._terms_lock:
             terms = self._terms
-        if terms is None or terms[0] != base:
+        if terms is None or terms[0] != base or not terms[1]:  # (none: too many to read)
             return None
         kinds = {ox.NamedNode(k) for k in prefetch.TERM_KINDS}
         return bool(delta.drop_graphs) or any(

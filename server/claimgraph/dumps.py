@@ -30,6 +30,7 @@ from claimgraph.errors import NotFound, StoreError
 from claimgraph.formats import RdfFormat, by_name
 from claimgraph.iris import DUMP_NAME, uri
 from claimgraph.linkeddata import version_tag
+from claimgraph.store.remote import SparqlStore
 
 bp = Blueprint("dumps", __name__)
 
@@ -125,6 +126,10 @@ def _writer(cg: ClaimGraph, name: DumpName, graph: ox.NamedNode | None) -> Any:
         try:
             if graph is None:
                 cg.store.dump(sink, name.fmt)
+            elif name.fmt.ox == ox.RdfFormat.N_QUADS and isinstance(cg.store, SparqlStore):
+                # The server's own lines with the graph added, as in the dump of the store.
+                for text in cg.store.export_nquads(graph):
+                    sink.write(text)
             else:
                 # One graph, its quads keeping their graph name; streamed from the store.
                 ox.serialize(cg.store.quads(None, None, None, graph), sink, name.fmt.ox)

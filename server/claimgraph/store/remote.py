@@ -436,10 +436,11 @@ def _quads_of(graph: ox.NamedNode, body: bytes) -> tuple[list[ox.Quad], int]:
     return quads, len(quads)
 
 
-def _id_range(scope: str, first: int, last: int, triples: int) -> tuple[str, int]:
-    """A part of an export (``RemoteStore._ranges``): the subjects of Virtuoso ids ``first``
-    to ``last`` within ``scope``, and how many triples it holds."""
-    return f"{scope} FILTER({_ID} >= {first} && {_ID} <= {last})", triples
+def _id_cut(scope: str, first: int | None, last: int | None) -> str:
+    """The triples within ``scope`` whose subjects' Virtuoso ids are ``first`` to ``last``
+    (None: no bound), for ``SparqlStore._ranges``."""
+    bounds = [f"{_ID} >= {first}"] * (first is not None) + [f"{_ID} <= {last}"] * (last is not None)
+    return f"{scope} FILTER({' && '.join(bounds)})" if bounds else scope
 
 
 def _nquads_of(graph: ox.NamedNode, body: bytes) -> tuple[bytes, int]:
@@ -833,7 +834,9 @@ class SparqlStore:
         which is the graph's size too. A graph larger than an answer (or than
         ``EXPORT_CHUNK``) is read in parts, each sized by that count and checked on arrival:
         sets of predicates (an index range each), a predicate larger than an answer in ranges
-        of a hash of its triples; a few parts at a time (``EXPORT_PARALLEL``).
+        of its subjects (``_ranges``); a few parts at a time (``EXPORT_PARALLEL``). A write
+        between its first part and its last that kept every part's count is caught by the
+        store's write generation (``_write_state``).
         """
         limit = min(EXPORT_CHUNK, self._answer_cap())
         sizes = self._predicate_sizes(graph)
@@ -846,6 +849,7 @@ class SparqlStore:
                 yield data
                 return
             limit = min(limit, received)  # a cap not known (or a write came between)
+        before = self._write_state(graph)  # several answers: no write may come between them
         parts = iter(self._parts(graph, limit, sizes))
         with ThreadPoolExecutor(EXPORT_PARALLEL) as pool:
             pending = deque(
@@ -863,14 +867,23 @@ class SparqlStore:
                 if received != size:
                     raise self._changed(graph, size, received)
                 yield data
+        if before is not None and self._write_state(graph) != before:
+            # a write that kept every part's count (a value replaced), seen by its generation
+            raise self._changed(graph, None, None)
 
-    def _changed(self, graph: ox.NamedNode, size: int, received: int) -> StoreError:
+    def _changed(self, graph: ox.NamedNode, size: int | None, received: int | None) -> StoreError:
+        held = f" (a part of it held {size} triples, then {received})" if size is not None else ""
         err = StoreError(
             f"the graph {graph} changed while it was being read from the SPARQL store at "
-            f"{self.query_url} (a part of it held {size} triples, then {received}): try again"
+            f"{self.query_url}{held}: try again"
         )
         log.error("%s", err)
         return err
+
+    def _write_state(self, graph: ox.NamedNode) -> object:
+        """What changes with every write through ClaimGraph (``RemoteStore``: the write
+        generation), read before and after a graph read in parts; None: not known here."""
+        return None
 
     def _answer_cap(self) -> int:
         """The most rows the server puts in one answer, where it says (Virtuoso's
@@ -921,7 +934,7 @@ class SparqlStore:
         predicate larger than ``limit`` in ranges (``_ranges``); ``sizes``:
         ``_predicate_sizes``."""
         if len(sizes) >= limit:  # the answer itself may be capped: ranges of all
-            return self._ranges(graph, limit, "")
+            return self._ranges(graph, limit, "", None)
         parts: list[tuple[str, int]] = []
         batch: list[str] = []
         total = 0
@@ -935,7 +948,7 @@ class SparqlStore:
         for p, n in sizes:
             scope = f"VALUES ?p {{ <{p}> }}"
             if n > limit:
-                parts += self._ranges(graph, limit, scope)
+                parts += self._ranges(graph, limit, scope, n)
                 continue
             if total + n > limit or len(batch) >= PREDICATES_AT_ONCE:
                 flush()
@@ -944,10 +957,15 @@ class SparqlStore:
         flush()
         return parts
 
-    def _ranges(self, graph: ox.NamedNode, limit: int, scope: str) -> list[tuple[str, int]]:
-        """Parts ``(cut, triples)`` of ``graph`` within ``scope``, each of at most ``limit``
-        triples: by ranges of subject ids on Virtuoso, by ranges of hashes elsewhere, and
-        within a bucket of ids too large for that (one subject's triples) by hashes too."""
+    def _ranges(
+        self, graph: ox.NamedNode, limit: int, scope: str, triples: int | None
+    ) -> list[tuple[str, int]]:
+        """Parts ``(cut, triples)`` of ``graph`` within ``scope`` (of ``triples`` triples, as
+        counted; None: not known), each of at most ``limit`` triples: by ranges of subject ids
+        on Virtuoso, by ranges of hashes elsewhere, and within a bucket of ids too large for
+        that (one subject's triples) by hashes too. The ranges of ids cover every id, the first
+        and the last open-ended, so that a triple written meanwhile changes some part's
+        count."""
         if not self.is_virtuoso():
             return self._hash_ranges(graph, limit, scope)
         g = _term(graph)
@@ -957,41 +975,62 @@ class SparqlStore:
                 f"WHERE {{ GRAPH {g} {{ ?s ?p ?o }} {scope} }}",
                 level=logging.WARNING,
             )
-            low, high = (int(rows[0][v].value) for v in ("lo", "hi"))
-        except (StoreError, ValueError, TypeError, AttributeError, IndexError):
+        except (StoreTimeout, StoreUnreachable):
+            raise
+        except StoreError:
             return self._hash_ranges(graph, limit, scope)  # a server that does not take it
-        buckets = max(2, min(ID_BUCKETS, limit - 1))  # the grouped count fits in one answer
+        span = [rows[0][v] if rows else None for v in ("lo", "hi")]
+        if not all(isinstance(t, ox.Literal) for t in span):
+            raise self._changed(graph, triples or 0, 0)  # the scope is empty now
+        buckets = max(2, min(ID_BUCKETS, limit - 1))  # a grouped count fits in one answer
         parts: list[tuple[str, int]] = []
-        todo = [(low, high)]
+        # (ids first to last, counted in buckets; the parts made of them cover ids `below` to
+        # `above`, None: no bound; the triples counted there)
+        todo: list[tuple[int, int, int | None, int | None, int | None]] = [
+            (self._whole(span[0], graph), self._whole(span[1], graph), None, None, triples)
+        ]
         while todo:
-            first, last = todo.pop()
+            first, last, below, above, expected = todo.pop()
             width = -(-(last - first + 1) // buckets)
-            within = f"{scope} FILTER({_ID} >= {first} && {_ID} <= {last})"
             rows = self._select(
-                f"SELECT ?k (COUNT(*) AS ?n) WHERE {{ GRAPH {g} {{ ?s ?p ?o }} {within} "
-                f"BIND(({_ID} - {first}) / {width} AS ?k) }} GROUP BY ?k"
+                f"SELECT ?k (COUNT(*) AS ?n) WHERE {{ GRAPH {g} {{ ?s ?p ?o }} "
+                f"{_id_cut(scope, first, last)} BIND(({_ID} - {first}) / {width} AS ?k) }} "
+                "GROUP BY ?k"
             )
-            counts = sorted(
-                (int(r["k"].value), int(r["n"].value))
-                for r in rows
-                if isinstance(r["k"], ox.Literal) and isinstance(r["n"], ox.Literal)
-            )
-            run: tuple[int, int, int] | None = None  # ids first to last: triples, so far
-            for k, n in counts:
-                a, b = first + k * width, min(last, first + (k + 1) * width - 1)
+            counts = sorted((self._whole(r["k"], graph), self._whole(r["n"], graph)) for r in rows)
+            if expected is not None and sum(n for _, n in counts) != expected:
+                raise self._changed(graph, expected, sum(n for _, n in counts))
+            run: tuple[int | None, int | None, int] | None = None  # a part being made
+            for i, (k, n) in enumerate(counts):
+                own = first + k * width, min(last, first + (k + 1) * width - 1)
+                # from the end of the bucket before (or `below`) to its own end (or `above`)
+                low = below if i == 0 else first + counts[i - 1][0] * width + width
+                high = above if i == len(counts) - 1 else own[1]
                 if n <= limit and run is not None and run[2] + n <= limit:
-                    run = (run[0], b, run[2] + n)
+                    run = (run[0], high, run[2] + n)
                     continue
                 if run is not None:
-                    parts.append(_id_range(scope, *run))
-                run = (a, b, n) if n <= limit else None
+                    parts.append((_id_cut(scope, run[0], run[1]), run[2]))
+                run = (low, high, n) if n <= limit else None
                 if n > limit and width > 1:
-                    todo.append((a, b))
+                    todo.append((*own, low, high, n))
                 elif n > limit:  # one subject: its triples by hashes
-                    parts += self._hash_ranges(graph, limit, f"{scope} FILTER({_ID} = {a})")
+                    parts += self._hash_ranges(graph, limit, _id_cut(scope, low, high))
             if run is not None:
-                parts.append(_id_range(scope, *run))
+                parts.append((_id_cut(scope, run[0], run[1]), run[2]))
         return parts
+
+    def _whole(self, term: object, graph: ox.NamedNode) -> int:
+        """A whole number of a count of ids, or a ``StoreError``."""
+        if isinstance(term, ox.Literal):
+            with contextlib.suppress(ValueError):
+                return int(term.value)
+        err = StoreError(
+            f"the SPARQL store at {self.query_url} counted the triples of {graph} by subject "
+            f"with {term} where a whole number was due"
+        )
+        log.error("%s", err)
+        raise err
 
     def _hash_ranges(self, graph: ox.NamedNode, limit: int, scope: str) -> list[tuple[str, int]]:
         """Parts ``(cut, triples)`` of ``graph`` within ``scope``, by ranges of hash prefixes,
@@ -1008,6 +1047,8 @@ class SparqlStore:
                 for r in rows
                 if isinstance(r["h"], ox.Literal) and isinstance(r["n"], ox.Literal)
             )
+            if not sizes:
+                return []  # nothing there now (a write since the count: see `_export`)
             if len(sizes) < 16**digits and len(sizes) >= limit:
                 break  # the answer itself was capped
             if max(n for _, n in sizes) > limit and digits < HASH_DIGITS:

@@ -126,6 +126,18 @@ class RemoteStore(SparqlStore):
         """The store's write generation (0 before the first counted write): one small read."""
         return self._state().generation
 
+    def _write_state(self, graph: ox.NamedNode) -> object:
+        """The write generation and any hold on the store, for a graph read in parts; a write
+        going on in several requests (a hold) is waited for by no read: this one fails."""
+        state = self._state()
+        if state.held is not None:
+            raise StoreError(
+                f"the graph {graph} cannot be read whole from the SPARQL store at "
+                f"{self.query_url} now: a write in several requests holds the store (for at "
+                f"most {state.held} s after its last request): try again"
+            )
+        return state
+
     def _state(self) -> _State:
         """The write generation, and the claim of the write that made it, if it holds the store."""
         rows = self._select(
