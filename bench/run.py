@@ -588,6 +588,8 @@ def virtuoso_host(
         loader = ClaimGraph(settings, store=store)
         store.bulk_load(_ontology_quads(loader))
         loader.close()
+        assert server.process is not None
+        load_peak = service.proc_peak_mb(server.process.pid)  # (the restart starts it anew)
         _log(f"  Virtuoso: checkpoint, restart: {server.restart_after_load():.1f} s")
         store = server.store(timeout=opts.remote_timeout_s)
         graph = ClaimGraph(settings, store=store)
@@ -621,7 +623,8 @@ def virtuoso_host(
 
         _log("  Virtuoso: dump")
         dump = time_in_child(lambda: service.dump_nquads(graph), 1, 0.0, opts.dump_limit_s)
-        server_peak = service.proc_peak_mb(server.process.pid) if server.process else None
+        served = service.proc_peak_mb(server.process.pid) if server.process else None
+        server_peak = max((p for p in (load_peak, served) if p is not None), default=None)
         version = (store.http.server or "Virtuoso").split()[0]
         graph.close()
     finally:
