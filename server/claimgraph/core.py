@@ -216,12 +216,7 @@ class ClaimGraph:
         """Tell the change listeners what the writes after ``since`` up to ``generation``
         recorded, and keep the term quads of ``terms`` when each write after it recorded that
         it left them alone."""
-        assert self._shared is not None
-        try:
-            recorded = self._shared.records(since, generation)
-        except Exception:  # not followed: the caches start over
-            log.exception("reading what writes %d to %d changed failed", since + 1, generation)
-            recorded = {}
+        recorded = self._records(since, generation)
         for n, record in sorted(recorded.items()):
             for listener in list(self.change_listeners):
                 try:
@@ -230,6 +225,16 @@ class ClaimGraph:
                     log.exception("a change listener failed on write generation %d", n)
         if terms is not None:
             self._keep_terms(terms, generation, recorded)
+
+    def _records(self, since: int, until: int) -> Mapping[int, Record]:
+        """What the writes after ``since`` up to ``until`` recorded (``RemoteStore.records``);
+        nothing when it cannot be read (the caches then start over)."""
+        assert self._shared is not None
+        try:
+            return self._shared.records(since, until)
+        except Exception:
+            log.exception("reading what writes %d to %d changed failed", since + 1, until)
+            return {}
 
     def _keep_terms(
         self, terms: int, generation: int, recorded: Mapping[int, Record]
@@ -270,12 +275,7 @@ class ClaimGraph:
         if held is not None and held < generation and self._shared is not None:
             # Asked for a later generation than this instance has followed (a write's base):
             # other instances' writes since are followed from their records (a small read).
-            try:
-                recorded = self._shared.records(held, generation)
-            except Exception:
-                log.exception("reading what writes %d to %d changed failed", held + 1, generation)
-                recorded = {}
-            kept = self._keep_terms(held, generation, recorded)
+            kept = self._keep_terms(held, generation, self._records(held, generation))
             if kept is not None:
                 return kept
         from claimgraph import prefetch

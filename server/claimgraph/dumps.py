@@ -128,8 +128,7 @@ def _writer(cg: ClaimGraph, name: DumpName, graph: ox.NamedNode | None) -> Any:
                 cg.store.dump(sink, name.fmt)
             elif name.fmt.ox == ox.RdfFormat.N_QUADS and isinstance(cg.store, SparqlStore):
                 # The server's own lines with the graph added, as in the dump of the store.
-                for text in cg.store.export_nquads(graph):
-                    sink.write(text)
+                sink.writelines(cg.store.export_nquads(graph))
             else:
                 # One graph, its quads keeping their graph name; streamed from the store.
                 ox.serialize(cg.store.quads(None, None, None, graph), sink, name.fmt.ox)

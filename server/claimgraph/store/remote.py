@@ -436,6 +436,21 @@ def _quads_of(graph: ox.NamedNode, body: bytes) -> tuple[list[ox.Quad], int]:
     return quads, len(quads)
 
 
+def _whole(text: str) -> int:
+    """A non-negative whole number (``ValueError`` otherwise): ``7``, or ``7.0`` as a server
+    that stores numbers as values may give it back."""
+    try:
+        value = int(text)
+    except ValueError:
+        number = float(text)  # ValueError for anything else
+        if not number.is_integer():
+            raise ValueError(text) from None
+        value = int(number)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
 def _id_cut(scope: str, first: int | None, last: int | None) -> str:
     """The triples within ``scope`` whose subjects' Virtuoso ids are ``first`` to ``last``
     (None: no bound), for ``SparqlStore._ranges``."""
@@ -987,7 +1002,7 @@ class SparqlStore:
         # (ids first to last, counted in buckets; the parts made of them cover ids `below` to
         # `above`, None: no bound; the triples counted there)
         todo: list[tuple[int, int, int | None, int | None, int | None]] = [
-            (self._whole(span[0], graph), self._whole(span[1], graph), None, None, triples)
+            (self._counted(span[0], graph), self._counted(span[1], graph), None, None, triples)
         ]
         while todo:
             first, last, below, above, expected = todo.pop()
@@ -997,7 +1012,9 @@ class SparqlStore:
                 f"{_id_cut(scope, first, last)} BIND(({_ID} - {first}) / {width} AS ?k) }} "
                 "GROUP BY ?k"
             )
-            counts = sorted((self._whole(r["k"], graph), self._whole(r["n"], graph)) for r in rows)
+            counts = sorted(
+                (self._counted(r["k"], graph), self._counted(r["n"], graph)) for r in rows
+            )
             if expected is not None and sum(n for _, n in counts) != expected:
                 raise self._changed(graph, expected, sum(n for _, n in counts))
             run: tuple[int | None, int | None, int] | None = None  # a part being made
@@ -1020,11 +1037,11 @@ class SparqlStore:
                 parts.append((_id_cut(scope, run[0], run[1]), run[2]))
         return parts
 
-    def _whole(self, term: object, graph: ox.NamedNode) -> int:
-        """A whole number of a count of ids, or a ``StoreError``."""
+    def _counted(self, term: object, graph: ox.NamedNode) -> int:
+        """A whole number of a count of ids (``_whole``), or a ``StoreError``."""
         if isinstance(term, ox.Literal):
             with contextlib.suppress(ValueError):
-                return int(term.value)
+                return _whole(term.value)
         err = StoreError(
             f"the SPARQL store at {self.query_url} counted the triples of {graph} by subject "
             f"with {term} where a whole number was due"
@@ -1222,8 +1239,7 @@ class SparqlStore:
         if graph is None and fmt.ox == ox.RdfFormat.N_QUADS:
             # N-Quads is what the server's N-Triples answers become with their graph added.
             for g in self.graphs():
-                for text in self.export_nquads(g):
-                    out.write(text)
+                out.writelines(self.export_nquads(g))
             return
         data: Iterator[ox.Quad] | Iterator[ox.Triple]
         if graph is None and fmt.datasets:

@@ -48,6 +48,7 @@ from claimgraph.store.remote import (
     _registered,
     _reserved,
     _Step,
+    _whole,
     conditional_operation,
     renewal_operation,
     update_operations,
@@ -81,21 +82,6 @@ class Record(NamedTuple):
 
     touched: frozenset[str]  # the resources it changed (``_touched``)
     terms: bool | None  # whether it changed the term quads; None: not recorded, not known
-
-
-def _whole(text: str) -> int:
-    """A non-negative whole number (``ValueError`` otherwise): ``7``, or ``7.0`` as a server
-    that stores numbers as values may give it back."""
-    try:
-        value = int(text)
-    except ValueError:
-        number = float(text)  # ValueError for anything else
-        if not number.is_integer():
-            raise ValueError(text) from None
-        value = int(number)
-    if value < 0:
-        raise ValueError(text)
-    return value
 
 
 def _touched(delta: Delta) -> frozenset[str]:
